@@ -1,0 +1,101 @@
+/**
+ * Typed errors. Each class has a stable `code` to branch on (`err.code === 'CLOSED'`)
+ * instead of matching message text; the underlying reason, when there is one, is
+ * kept in `cause`. Bad arguments are reported with the built-in `TypeError` and
+ * `RangeError`, whose messages name the field, the expected range and the value.
+ */
+
+/** Every stable error code workbus uses. */
+export type WorkbusErrorCode =
+  'ABORTED' | 'TIMEOUT' | 'CLOSED' | 'QUEUE_FULL' | 'LOCK_ORDER' | 'LOCK_HELD_WHILE_WAITING';
+
+/** Base class of every error workbus throws on purpose (not of bad-argument errors). */
+export class WorkbusError extends Error {
+  /** Stable identifier of the failure; never changes between versions. */
+  readonly code: WorkbusErrorCode;
+
+  constructor(code: WorkbusErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/**
+ * An operation was cancelled through its `AbortSignal`. The signal's `reason` is
+ * kept as `cause`. {@link isAbortError} is true for it (and for the DOM's own).
+ */
+export class AbortError extends WorkbusError {
+  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+    super('ABORTED', message, options);
+  }
+}
+
+/**
+ * An operation ran out of time. Deliberately not an abort error: a timed-out attempt
+ * is a failure that a retry policy may retry, whereas an abort is a decision.
+ */
+export class TimeoutError extends WorkbusError {
+  /** The limit that was exceeded, when known. */
+  readonly timeoutMs: number | undefined;
+
+  constructor(
+    message = 'The operation timed out',
+    options?: ErrorOptions & { timeoutMs?: number },
+  ) {
+    super('TIMEOUT', message, options);
+    this.timeoutMs = options?.timeoutMs;
+  }
+}
+
+/** The object was closed before or while the operation waited. */
+export class ClosedError extends WorkbusError {
+  constructor(message = 'Closed', options?: ErrorOptions) {
+    super('CLOSED', message, options);
+  }
+}
+
+/** A bounded queue had no room and its policy is to refuse or evict. */
+export class QueueFullError extends WorkbusError {
+  constructor(message = 'Queue is full', options?: ErrorOptions) {
+    super('QUEUE_FULL', message, options);
+  }
+}
+
+/** One edge of a lock-order cycle: `to` was taken while `from` was held. */
+export interface LockOrderEdge {
+  readonly from: string;
+  readonly to: string;
+  /** Stack trace of the first time this order was seen. */
+  readonly firstSeen?: string;
+}
+
+/** Taking a lock would close a cycle in the observed lock order (a potential deadlock). */
+export class LockOrderError extends WorkbusError {
+  /** The cycle, edge by edge, ending where it started. */
+  readonly cycle: readonly LockOrderEdge[];
+
+  constructor(cycle: readonly LockOrderEdge[], options?: ErrorOptions) {
+    const path = cycle.map((e) => e.from).concat(cycle[0]?.from ?? []);
+    super('LOCK_ORDER', `Lock order cycle: ${path.join(' -> ')}`, options);
+    this.cycle = Object.freeze(cycle.map((e) => Object.freeze({ ...e })));
+  }
+}
+
+/** A flow waited on the pool or on a full channel while holding locks. */
+export class LockHeldWhileWaitingError extends WorkbusError {
+  /** Names of the locks held at the time. */
+  readonly held: readonly string[];
+
+  constructor(waitingOn: string, held: readonly string[], options?: ErrorOptions) {
+    super(
+      'LOCK_HELD_WHILE_WAITING',
+      `Waiting on ${waitingOn} while holding lock(s) ${held.map((n) => `"${n}"`).join(', ')}; release them first`,
+      options,
+    );
+    this.held = Object.freeze([...held]);
+  }
+}

@@ -1,0 +1,36 @@
+export {
+  WorkbusError,
+  AbortError,
+  TimeoutError,
+  ClosedError,
+  QueueFullError,
+  LockOrderError,
+  LockHeldWhileWaitingError,
+  type WorkbusErrorCode,
+  type LockOrderEdge,
+} from './errors.js';
+export {
+  isAbortError,
+  abortErrorOf,
+  throwIfAborted,
+  LinkedSignal,
+  waitForAbort,
+  sleep,
+  type AbortOptions,
+  type LinkedSignalOptions,
+} from './abort.js';
+export { Semaphore, type SemaphoreRunOptions } from './sync/semaphore.js';
+export { Mutex } from './sync/mutex.js';
+export { RWLock } from './sync/rwlock.js';
+export { KeyedMutex } from './sync/keyed-mutex.js';
+export { SingleFlight } from './sync/singleflight.js';
+export type { Permit } from './sync/permit.js';
+export type { LockOptions } from './sync/lock-options.js';
+export {
+  Channel,
+  type ChannelOptions,
+  type ChannelStats,
+  type ReceiveResult,
+  type WhenFull,
+} from './channel/channel.js';
+export { RingBuffer } from './history/ring-buffer.js';

@@ -1,0 +1,158 @@
+import { getEventListeners } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  AbortError,
+  LinkedSignal,
+  TimeoutError,
+  abortErrorOf,
+  isAbortError,
+  sleep,
+  throwIfAborted,
+  waitForAbort,
+} from '../src/index.js';
+
+const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('abortErrorOf', () => {
+  it('wraps a plain reason in an AbortError with the reason as cause', () => {
+    const controller = new AbortController();
+    controller.abort('stop');
+    const error = abortErrorOf(controller.signal);
+    expect(error).toBeInstanceOf(AbortError);
+    expect(isAbortError(error)).toBe(true);
+    expect(error.cause).toBe('stop');
+  });
+
+  it('turns a timeout reason into a TimeoutError', () => {
+    const controller = new AbortController();
+    const reason = new TimeoutError('late', { timeoutMs: 10 });
+    controller.abort(reason);
+    const error = abortErrorOf(controller.signal);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error.cause).toBe(reason);
+    expect((error as TimeoutError).timeoutMs).toBe(10);
+  });
+
+  it("turns the platform's TimeoutError DOMException into a TimeoutError", () => {
+    const controller = new AbortController();
+    controller.abort(new DOMException('timed out', 'TimeoutError'));
+    expect(abortErrorOf(controller.signal)).toBeInstanceOf(TimeoutError);
+  });
+});
+
+describe('throwIfAborted', () => {
+  it('does nothing for a live or missing signal, throws for an aborted one', () => {
+    expect(() => throwIfAborted(undefined)).not.toThrow();
+    expect(() => throwIfAborted(new AbortController().signal)).not.toThrow();
+    expect(() => throwIfAborted(AbortSignal.abort('x'))).toThrow(AbortError);
+  });
+});
+
+describe('LinkedSignal', () => {
+  it('aborts when the parent aborts, with the same reason, and detaches', () => {
+    const parent = new AbortController();
+    const linked = new LinkedSignal(parent.signal);
+    expect(listeners(parent.signal)).toBe(1);
+    parent.abort('parent reason');
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.signal.reason).toBe('parent reason');
+    expect(listeners(parent.signal)).toBe(0);
+  });
+
+  it('starts aborted when the parent already is', () => {
+    const linked = new LinkedSignal(AbortSignal.abort('early'));
+    expect(linked.signal.reason).toBe('early');
+  });
+
+  it('aborts itself without aborting the parent', () => {
+    const parent = new AbortController();
+    const linked = new LinkedSignal(parent.signal);
+    linked.abort('child only');
+    expect(linked.signal.aborted).toBe(true);
+    expect(parent.signal.aborted).toBe(false);
+    expect(listeners(parent.signal)).toBe(0);
+  });
+
+  it('times out with a TimeoutError', () => {
+    vi.useFakeTimers();
+    const linked = new LinkedSignal(undefined, { timeoutMs: 100 });
+    vi.advanceTimersByTime(99);
+    expect(linked.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(linked.signal.reason).toBeInstanceOf(TimeoutError);
+    expect(abortErrorOf(linked.signal)).toBeInstanceOf(TimeoutError);
+  });
+
+  it('dispose clears the timer and the parent listener without aborting', () => {
+    vi.useFakeTimers();
+    const parent = new AbortController();
+    {
+      using linked = new LinkedSignal(parent.signal, { timeoutMs: 100 });
+      expect(vi.getTimerCount()).toBe(1);
+      expect(linked.signal.aborted).toBe(false);
+    }
+    expect(vi.getTimerCount()).toBe(0);
+    expect(listeners(parent.signal)).toBe(0);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('rejects timeoutMs %s', (timeoutMs) => {
+    expect(() => new LinkedSignal(undefined, { timeoutMs })).toThrow(RangeError);
+    expect(() => new LinkedSignal(undefined, { timeoutMs })).toThrow(/timeoutMs/);
+  });
+
+  it('rejects a parent that is not an AbortSignal', () => {
+    expect(() => new LinkedSignal({} as AbortSignal)).toThrow(/parent must be an AbortSignal/);
+  });
+});
+
+describe('waitForAbort', () => {
+  it('resolves with the reason when the signal aborts', async () => {
+    const controller = new AbortController();
+    const waiting = waitForAbort(controller.signal);
+    controller.abort('done');
+    await expect(waiting).resolves.toBe('done');
+    expect(listeners(controller.signal)).toBe(0);
+  });
+
+  it('rejects when its own signal aborts first, removing both listeners', async () => {
+    const watched = new AbortController();
+    const cancel = new AbortController();
+    const waiting = waitForAbort(watched.signal, { signal: cancel.signal });
+    cancel.abort('bored');
+    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED', cause: 'bored' });
+    expect(listeners(watched.signal)).toBe(0);
+    expect(listeners(cancel.signal)).toBe(0);
+  });
+});
+
+describe('sleep', () => {
+  it('resolves after the delay', async () => {
+    vi.useFakeTimers();
+    let done = false;
+    const sleeping = sleep(50).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(49);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await sleeping;
+    expect(done).toBe(true);
+  });
+
+  it('rejects with an AbortError carrying the reason, and clears its timer', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    const sleeping = sleep(1000, { signal: controller.signal });
+    controller.abort('wake');
+    await expect(sleeping).rejects.toMatchObject({ code: 'ABORTED', cause: 'wake' });
+    expect(vi.getTimerCount()).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
+  });
+
+  it('rejects at once for an aborted signal and bad delays', async () => {
+    await expect(sleep(10, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    await expect(sleep(-1)).rejects.toThrow(/ms must be an integer/);
+  });
+});
