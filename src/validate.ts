@@ -5,14 +5,22 @@
  */
 
 function show(value: unknown): string {
-  if (typeof value === 'string') return `"${value}" (string)`;
-  if (typeof value === 'bigint') return `${value}n (bigint)`;
-  if (typeof value === 'symbol') return `${value.toString()} (symbol)`;
-  if (typeof value === 'function') return 'a function';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
-  // Only numbers, booleans and undefined are left here.
-  return `${String(value as number)} (${typeof value})`;
+  switch (typeof value) {
+    case 'string':
+      return `"${value}" (string)`;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return `${String(value)} (${typeof value})`;
+    case 'bigint':
+      return `${value}n (bigint)`;
+    case 'symbol':
+      return `${value.toString()} (symbol)`;
+    case 'function':
+      return 'a function';
+    default:
+      return value === null ? 'null' : `an object (${Object.prototype.toString.call(value)})`;
+  }
 }
 
 /** Requires an integer in `[min, max]`; `TypeError` for a non-number, `RangeError` otherwise. */
