@@ -70,18 +70,19 @@ export class Semaphore {
    * capacity is given back and the call rejects with an abort error.
    * @throws RangeError (as a rejection) if `weight` is not an integer from 1 to `capacity`.
    */
-  async acquire(weight = 1, options: AbortOptions = {}): Promise<Permit> {
-    this.#checkWeight(weight);
-    const signal = optionalSignal('options.signal', options.signal);
-    throwIfAborted(signal);
-    const permit = this.#tryTake(weight);
-    if (permit) return permit;
-    const granted = await this.#waiters.park(weight, signal, this.#dispatchAfterAbort);
-    if (signal?.aborted) {
-      granted.release();
-      throw abortErrorOf(signal);
+  acquire(weight = 1, options: AbortOptions = {}): Promise<Permit> {
+    let signal: AbortSignal | undefined;
+    try {
+      this.#checkWeight(weight);
+      signal = optionalSignal('options.signal', options.signal);
+      throwIfAborted(signal);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return granted;
+    const permit = this.#tryTake(weight);
+    if (permit) return Promise.resolve(permit);
+    const parked = this.#waiters.park(weight, signal, this.#dispatchAfterAbort);
+    return signal ? parked.then((granted) => keepUnlessAborted(granted, signal)) : parked;
   }
 
   /**
@@ -89,8 +90,12 @@ export class Semaphore {
    * Waits as {@link Semaphore.acquire} does; rejects with whatever `fn` rejects with.
    */
   async run<T>(fn: () => T | PromiseLike<T>, options: SemaphoreRunOptions = {}): Promise<T> {
-    using _permit = await this.acquire(options.weight ?? 1, options);
-    return await fn();
+    const permit = await this.acquire(options.weight ?? 1, options);
+    try {
+      return await fn();
+    } finally {
+      permit.release();
+    }
   }
 
   #tryTake(weight: number): Permit | undefined {
@@ -113,4 +118,15 @@ export class Semaphore {
   #checkWeight(weight: number): void {
     integer('weight', weight, 1, this.capacity);
   }
+}
+
+/**
+ * The caller resumes a microtask after its grant; if its signal aborted in between,
+ * it asked to stop and never saw the permit, so the capacity goes back (as Go's
+ * `semaphore.Acquire` does).
+ */
+export function keepUnlessAborted(permit: Permit, signal: AbortSignal): Permit {
+  if (!signal.aborted) return permit;
+  permit.release();
+  throw abortErrorOf(signal);
 }

@@ -1,0 +1,12 @@
+/**
+ * `npm run bench`: every benchmark, one process, peers measured side by side.
+ * `BENCH_SCALE=0.1` shrinks the workloads (for a quick look).
+ */
+import { benchSync } from './sync.js';
+
+const scale = Number(process.env.BENCH_SCALE ?? '1');
+if (!(scale > 0))
+  throw new RangeError(`BENCH_SCALE must be a positive number, got ${process.env.BENCH_SCALE}`);
+
+console.log(`workbus benchmarks — node ${process.version}, scale ${scale}`);
+await benchSync(scale);

@@ -1,0 +1,100 @@
+/**
+ * The README's API tour, runnable. Every code block in README.md is copied from this
+ * file, and `test/examples.test.ts` checks that they still match and that this runs.
+ */
+import { fileURLToPath } from 'node:url';
+import {
+  Channel,
+  KeyedMutex,
+  LinkedSignal,
+  RingBuffer,
+  RWLock,
+  Semaphore,
+  SingleFlight,
+  TimeoutError,
+  isAbortError,
+  sleep,
+} from 'workbus';
+
+export async function tour(log: (line: string) => void = console.log): Promise<void> {
+  // --- semaphore
+  const network = new Semaphore(3, { name: 'network' });
+  const controller = new AbortController();
+  const page = await network.run(() => fetchPage('https://example.org/feed.xml'), {
+    signal: controller.signal,
+  });
+  {
+    using permit = await network.acquire(2); // weighted; released when the block ends
+    log(`holding ${permit.weight} of ${network.capacity}, ${network.available} free`);
+  }
+  // --- end
+
+  // --- rwlock
+  const index = new RWLock({ name: 'dedup-index' });
+  const hits = await index.runRead(() => lookup(page));
+  await index.runWrite(() => insert(page));
+  // --- end
+
+  // --- keyed
+  const perFeed = new KeyedMutex<string>({ name: 'feed' });
+  await perFeed.run('https://example.org/feed.xml', () => refresh(page));
+  log(`keyed locks alive after use: ${perFeed.size}`); // 0: entries are freed when idle
+
+  const flights = new SingleFlight<string, string>();
+  const [a, b] = await Promise.all([
+    flights.run('feed-1', (signal) => download('feed-1', signal)),
+    flights.run('feed-1', (signal) => download('feed-1', signal)), // joins the first call
+  ]);
+  // --- end
+
+  // --- channel
+  const events = new Channel<string>({ capacity: 2, whenFull: 'drop-oldest' });
+  for (const event of ['a', 'b', 'c']) events.trySend(event); // never waits
+  events.close(); // buffered values still drain
+  const received: string[] = [];
+  for await (const event of events) received.push(event);
+  log(`received ${received.join(',')}; stats ${JSON.stringify(events.stats)}`);
+  // received b,c; stats {"sent":3,"received":2,"dropped":1,"buffered":0,"highWater":2}
+  // --- end
+
+  // --- cancel
+  using deadline = new LinkedSignal(controller.signal, { timeoutMs: 50 });
+  try {
+    await sleep(1_000, { signal: deadline.signal });
+  } catch (error) {
+    log(
+      `timed out: ${String(error instanceof TimeoutError)}, abort: ${String(isAbortError(error))}`,
+    );
+  }
+  // --- end
+
+  // --- history
+  const recent = new RingBuffer<string>(2);
+  recent.push('job-1');
+  const before = recent.toArray();
+  recent.push('job-2');
+  recent.push('job-3'); // evicts job-1
+  log(`${JSON.stringify(before)} then ${JSON.stringify(recent.toArray())}`); // ["job-1"] then ["job-2","job-3"]
+  // --- end
+
+  log(`tour done: ${hits} hits, ${a === b ? 'one shared download' : 'two downloads'}`);
+}
+
+async function fetchPage(url: string): Promise<string> {
+  await sleep(1);
+  return `<rss from ${url}>`;
+}
+function lookup(page: string): number {
+  return page.length;
+}
+function insert(_page: string): void {}
+function refresh(_page: string): void {}
+let downloads = 0;
+async function download(key: string, signal: AbortSignal): Promise<string> {
+  await sleep(1, { signal });
+  return `${key}#${++downloads}`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await tour();
+}

@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { runPipeline } from '../examples/pipeline.js';
+import { tour } from '../examples/tour.js';
+
+const root = new URL('../', import.meta.url);
+const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
+/** Code with indentation and blank lines removed, so a block matches wherever it is nested. */
+const normalise = (code: string): string =>
+  code
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join('\n');
+
+describe('README', () => {
+  it('has a quick start of exactly the two documented commands', () => {
+    const quickStart = read('README.md').split('## Quick start')[1]?.split('\n## ')[0] ?? '';
+    const commands = [...quickStart.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]?.trim());
+    expect(commands).toEqual(['npm ci && npm run demo', 'npm ci && npm test']);
+  });
+
+  it('shows only code that is in a type-checked, tested example', () => {
+    const examples = readdirSync(new URL('examples/', root))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => normalise(read(`examples/${f}`)));
+    const blocks = [...read('README.md').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    expect(blocks.length).toBeGreaterThanOrEqual(6);
+    for (const block of blocks) {
+      expect(
+        examples.some((source) => source.includes(normalise(block))),
+        block,
+      ).toBe(true);
+    }
+  });
+});
+
+describe('examples', () => {
+  it('tour runs and prints what the README says it prints', async () => {
+    const lines: string[] = [];
+    await tour((line) => lines.push(line));
+    expect(lines).toContain(
+      'received b,c; stats {"sent":3,"received":2,"dropped":1,"buffered":0,"highWater":2}',
+    );
+    expect(lines).toContain('["job-1"] then ["job-2","job-3"]');
+    expect(lines).toContain('keyed locks alive after use: 0');
+    expect(lines).toContain('timed out: true, abort: false');
+    expect(lines.at(-1)).toMatch(/one shared download$/);
+  });
+
+  it('pipeline respects its limits, cancels half-way and accounts for every item', async () => {
+    const report = await runPipeline({ items: 30, cancelAfter: 10, log: () => {} });
+    expect(report.maxOnNetwork).toBeLessThanOrEqual(3);
+    expect(report.maxOnCpu).toBe(1);
+    expect(report.parsed).toBe(10);
+    expect(report.produced).toBeLessThan(30);
+    expect(report.produced).toBe(report.fetched + report.cancelledFetching + report.leftInUrls);
+    expect(report.fetched).toBe(report.parsed + report.cancelledParsing + report.leftInPages);
+    expect(report.urls.sent).toBe(report.produced);
+    expect(report.urls.dropped + report.pages.dropped).toBe(0);
+  });
+
+  it('npm run demo runs the pipeline as a program', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'examples/pipeline.ts'],
+      { cwd: new URL('.', root), timeout: 30_000 },
+    );
+    expect(stdout).toMatch(/cancelling the rest/);
+    expect(stdout).toMatch(/accounted for\s+(\d+) = \d+ fetched/);
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.demo).toBe('tsx examples/pipeline.ts');
+  });
+});
