@@ -36,9 +36,10 @@ export class SingleFlight<K, V> {
     fn: (signal: AbortSignal) => V | PromiseLike<V>,
     options: AbortOptions = {},
   ): Promise<V> {
-    callable('fn', fn);
-    const signal = optionalSignal('options.signal', options.signal);
+    let signal: AbortSignal | undefined;
     try {
+      callable('fn', fn);
+      signal = optionalSignal('options.signal', options.signal);
       throwIfAborted(signal);
     } catch (error) {
       return Promise.reject(error);
