@@ -1,4 +1,4 @@
-import { throwIfAborted, type AbortOptions } from '../abort.js';
+import { abortErrorOf, throwIfAborted, type AbortOptions } from '../abort.js';
 import { ClosedError } from '../errors.js';
 import { RingBuffer } from '../history/ring-buffer.js';
 import { WaitList } from '../internal/wait-list.js';
@@ -28,7 +28,7 @@ export interface ChannelOptions<T> {
 
 /** Exact counters. Invariant: `sent = received + dropped + buffered`. */
 export interface ChannelStats {
-  /** Values the channel accepted (including those later dropped). */
+  /** Values the channel took in: buffered, handed over, or dropped by its policy (not refused sends). */
   readonly sent: number;
   /** Values handed to receivers. */
   readonly received: number;
@@ -50,6 +50,8 @@ export const UNSUBSCRIBED = 'unsubscribed';
 export const OVERFLOW = 'overflow';
 
 type Offer = 'accepted' | 'dropped' | 'full';
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * A bounded, multi-producer multi-consumer queue with a policy for when it is full.
@@ -134,12 +136,17 @@ export class Channel<T> implements AsyncIterable<T> {
    * @throws ClosedError if the channel is closed, or closes while this send waits.
    * @throws an abort error if the signal aborts before the value is taken.
    */
-  async send(value: T, options: AbortOptions = {}): Promise<boolean> {
-    const signal = optionalSignal('options.signal', options.signal);
-    if (this.closed) throw this.#closedError();
-    throwIfAborted(signal);
+  send(value: T, options: AbortOptions = {}): Promise<boolean> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = optionalSignal('options.signal', options.signal);
+      throwIfAborted(signal);
+      if (this.closed) throw this.#closedError();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const offer = this.#offer(value);
-    if (offer !== 'full') return offer === 'accepted';
+    if (offer !== 'full') return Promise.resolve(offer === 'accepted');
     return this.#senders.park(value, signal);
   }
 
@@ -170,13 +177,41 @@ export class Channel<T> implements AsyncIterable<T> {
    * @throws ClosedError once the channel is closed and drained.
    * @throws an abort error if the signal aborts before a value arrives.
    */
-  async receive(options: AbortOptions = {}): Promise<T> {
-    const signal = optionalSignal('options.signal', options.signal);
+  receive(options: AbortOptions = {}): Promise<T> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = optionalSignal('options.signal', options.signal);
+      throwIfAborted(signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const result = this.tryReceive();
-    if (result.ok) return result.value;
-    if (result.closed) throw this.#closedError();
-    throwIfAborted(signal);
+    if (result.ok) return Promise.resolve(result.value);
+    if (result.closed) return Promise.reject(this.#closedError());
     return this.#receivers.park(undefined, signal);
+  }
+
+  /**
+   * Drops every buffered value (each counted in `stats.dropped` and passed to
+   * `onDrop`) and moves waiting senders' values in behind them, as receives would.
+   * @returns how many values were dropped.
+   */
+  clear(): number {
+    const count = this.#buffer.size;
+    for (let i = 0; i < count; i++) {
+      const value = this.#buffer.shift() as T;
+      this.#dropped++;
+      this.#onDrop?.(value);
+    }
+    for (
+      let s = this.#senders.peek();
+      s && this.#buffer.size < this.capacity;
+      s = this.#senders.peek()
+    ) {
+      this.#push(s.data);
+      this.#senders.grant(s, true);
+    }
+    return count;
   }
 
   /**
@@ -205,23 +240,41 @@ export class Channel<T> implements AsyncIterable<T> {
       active = false;
       this.#iterators--;
     };
+    const unsubscribe = (): void => {
+      if (!active) return;
+      leave();
+      if (this.#iterators === 0) this.close(UNSUBSCRIBED);
+    };
     const iterator: AsyncIterableIterator<T> = {
-      next: async (): Promise<IteratorResult<T>> => {
-        if (!active) return { done: true, value: undefined };
-        try {
-          return { done: false, value: await this.receive({ signal }) };
-        } catch (error) {
-          if (!(error instanceof ClosedError) || !this.closed) throw error;
-          leave();
-          return { done: true, value: undefined };
+      // Synchronous fast path: one promise per value, like Node's events.on() iterator.
+      next: (): Promise<IteratorResult<T>> => {
+        if (!active) return Promise.resolve(DONE);
+        if (signal?.aborted) {
+          // An abort ends the loop without calling return(): it leaves early all the same.
+          unsubscribe();
+          return Promise.reject(abortErrorOf(signal));
         }
+        const result = this.tryReceive();
+        if (result.ok) return Promise.resolve({ done: false, value: result.value });
+        if (result.closed) {
+          leave();
+          return Promise.resolve(DONE);
+        }
+        return this.#receivers.park(undefined, signal).then(
+          (value): IteratorResult<T> => ({ done: false, value }),
+          (error: unknown) => {
+            if (error instanceof ClosedError && this.closed) {
+              leave();
+              return DONE;
+            }
+            unsubscribe();
+            throw error;
+          },
+        );
       },
       return: (): Promise<IteratorResult<T>> => {
-        if (active) {
-          leave();
-          if (this.#iterators === 0) this.close(UNSUBSCRIBED);
-        }
-        return Promise.resolve({ done: true, value: undefined });
+        unsubscribe();
+        return Promise.resolve(DONE);
       },
       [Symbol.asyncIterator]: () => iterator,
     };
