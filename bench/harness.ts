@@ -36,11 +36,11 @@ export async function measure(cases: readonly Case[], ops: number, rounds = 5): 
   }));
 }
 
-export function printTable(title: string, rows: readonly Row[]): void {
+export function printTable(title: string, rows: readonly Row[], unit = 'ops/s'): void {
   console.log(`\n${title}`);
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const r of rows) {
     const rate = Math.round(r.opsPerSec).toLocaleString('en-US').padStart(12);
-    console.log(`  ${r.name.padEnd(width)}  ${rate} ops/s  ${r.ratio.toFixed(2)}× workbus`);
+    console.log(`  ${r.name.padEnd(width)}  ${rate} ${unit}  ${r.ratio.toFixed(2)}× workbus`);
   }
 }

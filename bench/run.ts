@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, one process, peers measured side by side.
  * `BENCH_SCALE=0.1` shrinks the workloads (for a quick look).
  */
+import { benchBus } from './bus.js';
 import { benchSync } from './sync.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
@@ -10,3 +11,4 @@ if (!(scale > 0))
 
 console.log(`workbus benchmarks — node ${process.version}, scale ${scale}`);
 await benchSync(scale);
+await benchBus(scale);

@@ -7,7 +7,13 @@
 
 /** Every stable error code workbus uses. */
 export type WorkbusErrorCode =
-  'ABORTED' | 'TIMEOUT' | 'CLOSED' | 'QUEUE_FULL' | 'LOCK_ORDER' | 'LOCK_HELD_WHILE_WAITING';
+  | 'ABORTED'
+  | 'TIMEOUT'
+  | 'CLOSED'
+  | 'QUEUE_FULL'
+  | 'SUBSCRIBER_LIMIT'
+  | 'LOCK_ORDER'
+  | 'LOCK_HELD_WHILE_WAITING';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -62,6 +68,13 @@ export class ClosedError extends WorkbusError {
 export class QueueFullError extends WorkbusError {
   constructor(message = 'Queue is full', options?: ErrorOptions) {
     super('QUEUE_FULL', message, options);
+  }
+}
+
+/** An `EventBus` already has `maxSubscribers` subscriptions and listeners. */
+export class SubscriberLimitError extends WorkbusError {
+  constructor(message = 'Too many subscribers', options?: ErrorOptions) {
+    super('SUBSCRIBER_LIMIT', message, options);
   }
 }
 

@@ -4,6 +4,7 @@ export {
   TimeoutError,
   ClosedError,
   QueueFullError,
+  SubscriberLimitError,
   LockOrderError,
   LockHeldWhileWaitingError,
   type WorkbusErrorCode,
@@ -34,3 +35,17 @@ export {
   type WhenFull,
 } from './channel/channel.js';
 export { RingBuffer } from './history/ring-buffer.js';
+export {
+  EventBus,
+  type AllTopics,
+  type EventBusOptions,
+  type SubscribeOptions,
+} from './bus/event-bus.js';
+export {
+  Subscription,
+  type SubscriberWhenFull,
+  type SubscriptionCloseReason,
+  type SubscriptionPort,
+  type SubscriptionStats,
+} from './bus/subscription.js';
+export type { Envelope, EnvelopeOf, Topic } from './bus/envelope.js';

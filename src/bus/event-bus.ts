@@ -1,0 +1,256 @@
+import { EventEmitter } from 'eventemitter3';
+import { onAbort, throwIfAborted } from '../abort.js';
+import { ClosedError, SubscriberLimitError } from '../errors.js';
+import { callable, integer, oneOf, optionalSignal } from '../validate.js';
+import type { Envelope, EnvelopeOf, Topic } from './envelope.js';
+import { Subscription, type SubscriberWhenFull, type SubscriptionPort } from './subscription.js';
+
+/** Every topic: `subscribe('*')` and `on('*', …)`. */
+export type AllTopics = '*';
+
+const SUBSCRIBER_POLICIES: readonly SubscriberWhenFull[] = ['drop-oldest', 'drop-newest', 'close'];
+
+/** Options of {@link EventBus}. */
+export interface EventBusOptions {
+  /**
+   * Most subscriptions plus `on` listeners at once; one more throws
+   * `SubscriberLimitError`. Catches subscription leaks early. `Infinity` for no limit.
+   * @default 1024
+   */
+  readonly maxSubscribers?: number | undefined;
+  /**
+   * Called with the error and the envelope when an `on` listener throws. The other
+   * listeners still get the event. If it throws itself, that error is logged.
+   * @default logs with console.error
+   */
+  readonly onError?: ((error: unknown, envelope: Envelope) => void) | undefined;
+}
+
+/** Options of {@link EventBus.subscribe}. */
+export interface SubscribeOptions {
+  /** Envelopes buffered for this subscriber. @default 256 */
+  readonly buffer?: number | undefined;
+  /** What happens when the buffer is full. @default 'drop-oldest' */
+  readonly whenFull?: SubscriberWhenFull | undefined;
+  /** Aborting it unsubscribes (`closedReason: 'aborted'`). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+type Listener = (envelope: Envelope) => void;
+
+const ANY = Symbol('any topic');
+
+/**
+ * A typed publish/subscribe bus. `Events` maps each topic to its payload type.
+ *
+ * Delivery rules:
+ * - `publish` is synchronous, never waits, and never throws because of a subscriber:
+ *   a throwing `on` listener goes to `onError` and the rest still run; a slow
+ *   subscription drops or closes by its own policy.
+ * - Who receives an event is fixed when it is published: a subscriber added later
+ *   (even during its dispatch) does not get it (each subscriber remembers the last
+ *   `seq` published before it joined); an `on` listener removed during dispatch still
+ *   gets the current event (as with Node's EventEmitter), while an ended subscription
+ *   buffers nothing more.
+ * - A publish made from inside a listener is dispatched after the current event has
+ *   reached everyone, so every subscriber sees events in `seq` order.
+ * - The bus owns subscriber buffers and closes them; subscribers only unsubscribe.
+ */
+export class EventBus<Events extends object> {
+  /** Most subscriptions plus listeners at once. */
+  readonly maxSubscribers: number;
+  readonly #emitter = new EventEmitter<string | symbol>();
+  readonly #onError: (error: unknown, envelope: Envelope) => void;
+  readonly #subscriptions = new Set<Pick<SubscriptionPort<never>, 'end'>>();
+  #listeners = 0;
+  #seq = 0;
+  #closed = false;
+  #dispatching = false;
+  readonly #deferred: Envelope[] = [];
+
+  /** @throws TypeError/RangeError naming `maxSubscribers` or `onError` when invalid. */
+  constructor(options: EventBusOptions = {}) {
+    const max = options.maxSubscribers ?? 1024;
+    this.maxSubscribers =
+      max === Number.POSITIVE_INFINITY ? max : integer('maxSubscribers', max, 1);
+    this.#onError = options.onError === undefined ? logError : callable('onError', options.onError);
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Subscriptions plus `on` listeners now attached. */
+  get subscriberCount(): number {
+    return this.#subscriptions.size + this.#listeners;
+  }
+
+  /**
+   * Publishes `payload` on `topic` to every current subscriber and listener. Never waits.
+   * @returns how many subscriptions and listeners it was offered to.
+   * @throws ClosedError after `close()`.
+   */
+  publish<K extends Topic<Events>>(topic: K, payload: Events[K]): number {
+    if (this.#closed) throw new ClosedError(`EventBus is closed; cannot publish "${topic}"`);
+    if (typeof topic !== 'string' || topic === '*') {
+      throw new TypeError(`topic must be a string other than '*', got ${String(topic)}`);
+    }
+    // Not frozen at run time: the type is readonly, and freezing doubled publish cost.
+    const envelope: Envelope = { topic, payload, seq: ++this.#seq, at: Date.now() };
+    const receivers = this.#emitter.listenerCount(topic) + this.#emitter.listenerCount(ANY);
+    if (receivers === 0) return 0;
+    if (this.#dispatching) {
+      this.#deferred.push(envelope);
+      return receivers;
+    }
+    this.#dispatching = true;
+    try {
+      this.#dispatch(envelope);
+      for (let i = 0; i < this.#deferred.length; i++) this.#dispatch(this.#deferred[i] as Envelope);
+    } finally {
+      this.#deferred.length = 0;
+      this.#dispatching = false;
+    }
+    return receivers;
+  }
+
+  /**
+   * Calls `listener` synchronously for each event on `topic` (or every topic, `'*'`).
+   * A throwing listener is reported to `onError`; the others still run.
+   * @returns the function that removes the listener (idempotent).
+   * @throws ClosedError after `close()`; SubscriberLimitError at `maxSubscribers`.
+   */
+  on<K extends Topic<Events>>(
+    topic: K,
+    listener: (payload: Events[K], envelope: EnvelopeOf<Events, K>) => void,
+  ): () => void;
+  on(
+    topic: AllTopics,
+    listener: (payload: Events[Topic<Events>], envelope: EnvelopeOf<Events>) => void,
+  ): () => void;
+  on(topic: string, listener: (payload: never, envelope: never) => void): () => void {
+    callable('listener', listener);
+    this.#checkOpen('on');
+    this.#checkRoom();
+    const call = listener as (payload: unknown, envelope: Envelope) => void;
+    const since = this.#seq;
+    const wrapped: Listener = (envelope) => {
+      if (envelope.seq <= since) return;
+      try {
+        call(envelope.payload, envelope);
+      } catch (error) {
+        this.#report(error, envelope);
+      }
+    };
+    const key = topic === '*' ? ANY : topic;
+    this.#emitter.on(key, wrapped);
+    this.#listeners++;
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      if (this.#closed) return;
+      this.#emitter.off(key, wrapped);
+      this.#listeners--;
+    };
+  }
+
+  /**
+   * Subscribes to some topics (or `'*'`, every topic) through a bounded buffer.
+   * Never blocks the publisher: a full buffer drops (`'drop-oldest'`, `'drop-newest'`)
+   * or ends the subscription (`'close'` → `closedReason: 'slow-consumer'`).
+   * @throws ClosedError after `close()`; SubscriberLimitError at `maxSubscribers`;
+   * an abort error if `signal` has already aborted; TypeError/RangeError for bad options.
+   */
+  subscribe<K extends Topic<Events>>(
+    topics: K | readonly K[],
+    options?: SubscribeOptions,
+  ): Subscription<EnvelopeOf<Events, K>>;
+  subscribe(topics: AllTopics, options?: SubscribeOptions): Subscription<EnvelopeOf<Events>>;
+  subscribe(
+    topics: string | readonly string[],
+    options: SubscribeOptions = {},
+  ): Subscription<EnvelopeOf<Events>> {
+    const keys = topicKeys(topics);
+    const capacity = integer('buffer', options.buffer ?? 256, 1, 2 ** 32 - 1);
+    const whenFull = oneOf('whenFull', options.whenFull ?? 'drop-oldest', SUBSCRIBER_POLICIES);
+    const signal = optionalSignal('signal', options.signal);
+    this.#checkOpen('subscribe');
+    this.#checkRoom();
+    throwIfAborted(signal);
+    type E = EnvelopeOf<Events>;
+    return new Subscription<E>({ capacity, whenFull }, (port) => {
+      // The emitter is untyped; publish() only ever emits envelopes of Events.
+      const since = this.#seq;
+      const deliver: Listener = (envelope) => {
+        if (envelope.seq > since) port.deliver(envelope as E);
+      };
+      for (const key of keys) this.#emitter.on(key, deliver);
+      this.#subscriptions.add(port);
+      const detachSignal = onAbort(signal, () => port.end('aborted'));
+      return () => {
+        detachSignal();
+        if (this.#closed) return;
+        for (const key of keys) this.#emitter.off(key, deliver);
+        this.#subscriptions.delete(port);
+      };
+    });
+  }
+
+  /**
+   * Closes the bus: further `publish`, `on` and `subscribe` throw `ClosedError`; every
+   * listener is removed; every subscription ends with `'bus-closed'` after its consumer
+   * drains what it already holds. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#emitter.removeAllListeners();
+    this.#listeners = 0;
+    const ports = [...this.#subscriptions];
+    this.#subscriptions.clear();
+    for (const port of ports) port.end('bus-closed');
+  }
+
+  #dispatch(envelope: Envelope): void {
+    this.#emitter.emit(envelope.topic, envelope);
+    this.#emitter.emit(ANY, envelope);
+  }
+
+  #report(error: unknown, envelope: Envelope): void {
+    try {
+      this.#onError(error, envelope);
+    } catch (hookError) {
+      logError(hookError, envelope);
+    }
+  }
+
+  #checkOpen(operation: string): void {
+    if (this.#closed) throw new ClosedError(`EventBus is closed; cannot ${operation}`);
+  }
+
+  #checkRoom(): void {
+    if (this.subscriberCount >= this.maxSubscribers) {
+      throw new SubscriberLimitError(
+        `EventBus has ${this.subscriberCount} subscribers, its maxSubscribers; unsubscribe some or raise the limit`,
+      );
+    }
+  }
+}
+
+function topicKeys(topics: unknown): (string | symbol)[] {
+  if (topics === '*') return [ANY];
+  const list: unknown[] =
+    typeof topics === 'string' ? [topics] : Array.isArray(topics) ? topics : [];
+  if (list.length === 0 || !list.every((t) => typeof t === 'string' && t !== '' && t !== '*')) {
+    throw new TypeError(
+      `topics must be '*', a topic name, or a non-empty array of topic names, got ${JSON.stringify(topics) ?? String(topics)}`,
+    );
+  }
+  return [...new Set(list as string[])];
+}
+
+function logError(error: unknown, envelope: Envelope): void {
+  console.error(`workbus: a listener for "${envelope.topic}" (seq ${envelope.seq}) threw`, error);
+}

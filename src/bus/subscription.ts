@@ -1,0 +1,147 @@
+import { Channel, OVERFLOW, type ChannelStats } from '../channel/channel.js';
+import { ClosedError } from '../errors.js';
+import type { Envelope } from './envelope.js';
+
+/**
+ * Why a subscription ended:
+ * - `'unsubscribed'`: `close()`, `[Symbol.dispose]`, or leaving a `for await` loop;
+ * - `'slow-consumer'`: `whenFull: 'close'` and the consumer fell a whole buffer behind;
+ * - `'bus-closed'`: the bus was closed;
+ * - `'aborted'`: the subscription's `signal` aborted.
+ */
+export type SubscriptionCloseReason = 'unsubscribed' | 'slow-consumer' | 'bus-closed' | 'aborted';
+
+/** Exact per-subscriber counters. `delivered + dropped + buffered` = events offered to it. */
+export interface SubscriptionStats {
+  /** Events handed to the consumer. */
+  readonly delivered: number;
+  /** Events the buffer policy dropped, plus events discarded when it unsubscribed or aborted. */
+  readonly dropped: number;
+  /** Events waiting in the buffer now. */
+  readonly buffered: number;
+  /** Most events ever buffered at once (never above the buffer size). */
+  readonly highWater: number;
+}
+
+/** A subscriber buffer's policy when full. The publisher never waits, so there is no `'block'`. */
+export type SubscriberWhenFull = 'drop-oldest' | 'drop-newest' | 'close';
+
+/** The bus's private handle on a subscription. */
+export interface SubscriptionPort<E> {
+  /** Offers one envelope; never waits, never throws. */
+  deliver(envelope: E): void;
+  /** Ends the subscription once, with the first reason. */
+  end(reason: SubscriptionCloseReason): void;
+}
+
+/**
+ * One subscriber's bounded buffer of envelopes, filled by the bus without waiting and
+ * read by the consumer with `for await`. The bus owns the buffer and closes it; the
+ * consumer only unsubscribes.
+ *
+ * Ending: on `'bus-closed'` and `'slow-consumer'` the consumer still receives what was
+ * buffered, then its loop ends; on `'unsubscribed'` and `'aborted'` the consumer has
+ * said it wants nothing more, so the buffer is discarded and a parked `next()` ends at
+ * once. A subscription is never re-opened.
+ */
+export class Subscription<E extends Envelope = Envelope> implements AsyncIterable<E>, Disposable {
+  // Typed loosely so that Subscription<E> stays covariant in E (a subscription to some
+  // topics is usable where any subscription is expected); only E values are ever sent.
+  readonly #channel: Channel<unknown>;
+  #reason: SubscriptionCloseReason | undefined;
+  #detach: () => void;
+
+  /**
+   * Created by `EventBus.subscribe`. `connect` receives the bus's private handle
+   * (deliver, end) and returns the function that removes everything the bus attached;
+   * nothing else can deliver into a subscription.
+   */
+  constructor(
+    buffer: { readonly capacity: number; readonly whenFull: SubscriberWhenFull },
+    connect: (port: SubscriptionPort<E>) => () => void,
+  ) {
+    this.#channel = new Channel<unknown>(buffer);
+    this.#detach = noop;
+    this.#detach = connect({
+      deliver: (envelope) => this.#deliver(envelope),
+      end: (reason) => this.#end(reason),
+    });
+  }
+
+  /** Why it ended, or `undefined` while active. */
+  get closedReason(): SubscriptionCloseReason | undefined {
+    return this.#reason;
+  }
+
+  /** Whether it has ended (buffered events may still be readable). */
+  get closed(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  /** A copy of the counters. */
+  get stats(): SubscriptionStats {
+    const s: ChannelStats = this.#channel.stats;
+    return {
+      delivered: s.received,
+      dropped: s.dropped,
+      buffered: s.buffered,
+      highWater: s.highWater,
+    };
+  }
+
+  /** Unsubscribes: no further events, buffered ones discarded, loops end. Idempotent. */
+  close(): void {
+    this.#end('unsubscribed');
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Iterates envelopes until the subscription ends. Leaving the loop early
+   * unsubscribes. Meant for one consumer loop at a time.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<E> {
+    const channel = this.#channel;
+    return {
+      // Synchronous fast path: one promise per envelope when one is buffered.
+      next: (): Promise<IteratorResult<E>> => {
+        const result = channel.tryReceive();
+        if (result.ok) return Promise.resolve({ done: false, value: result.value as E });
+        if (result.closed) return Promise.resolve(DONE);
+        return channel.receive().then(
+          (value): IteratorResult<E> => ({ done: false, value: value as E }),
+          (error: unknown) => {
+            if (error instanceof ClosedError) return DONE;
+            throw error;
+          },
+        );
+      },
+      return: (): Promise<IteratorResult<E>> => {
+        this.close();
+        return Promise.resolve(DONE);
+      },
+    };
+  }
+
+  #deliver(envelope: unknown): void {
+    if (!this.#channel.trySend(envelope) && this.#channel.closedReason === OVERFLOW) {
+      this.#end('slow-consumer');
+    }
+  }
+
+  #end(reason: SubscriptionCloseReason): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    const detach = this.#detach;
+    this.#detach = noop;
+    detach();
+    this.#channel.close(reason);
+    if (reason === 'unsubscribed' || reason === 'aborted') this.#channel.clear();
+  }
+}
+
+function noop(): void {}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
