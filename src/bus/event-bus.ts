@@ -169,6 +169,10 @@ export class EventBus<Events extends object> {
   ): Subscription<EnvelopeOf<Events, K>>;
   subscribe(topics: AllTopics, options?: SubscribeOptions): Subscription<EnvelopeOf<Events>>;
   subscribe(
+    topics: Topic<Events> | readonly Topic<Events>[] | AllTopics,
+    options?: SubscribeOptions,
+  ): Subscription<EnvelopeOf<Events>>;
+  subscribe(
     topics: string | readonly string[],
     options: SubscribeOptions = {},
   ): Subscription<EnvelopeOf<Events>> {
