@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import {
   Channel,
+  EventBus,
   KeyedMutex,
   LinkedSignal,
   RingBuffer,
@@ -66,6 +67,25 @@ export async function tour(log: (line: string) => void = console.log): Promise<v
       `timed out: ${String(error instanceof TimeoutError)}, abort: ${String(isAbortError(error))}`,
     );
   }
+  // --- end
+
+  // --- bus
+  interface AppEvents {
+    'feed.updated': { url: string; newItems: number };
+    'app.notice': string;
+  }
+  const bus = new EventBus<AppEvents>({
+    onError: (error) => log(`listener failed: ${String(error)}`),
+  });
+  const stopLogging = bus.on('app.notice', (text) => log(`notice: ${text}`)); // synchronous
+  const updates = bus.subscribe(['feed.updated'], { buffer: 64, whenFull: 'drop-oldest' });
+  bus.publish('feed.updated', { url: 'https://example.org/feed.xml', newItems: 3 }); // never waits
+  bus.publish('app.notice', 'refreshed');
+  bus.close(); // subscriptions drain what they hold, then their loops end
+  for await (const { topic, payload, seq } of updates)
+    log(`${seq} ${topic}: ${payload.newItems} new`);
+  log(`updates ended: ${updates.closedReason ?? 'open'}`); // bus-closed
+  stopLogging();
   // --- end
 
   // --- history

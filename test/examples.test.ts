@@ -27,7 +27,7 @@ describe('README', () => {
       .filter((f) => f.endsWith('.ts'))
       .map((f) => normalise(read(`examples/${f}`)));
     const blocks = [...read('README.md').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-    expect(blocks.length).toBeGreaterThanOrEqual(6);
+    expect(blocks.length).toBeGreaterThanOrEqual(7);
     for (const block of blocks) {
       expect(
         examples.some((source) => source.includes(normalise(block))),
@@ -47,6 +47,9 @@ describe('examples', () => {
     expect(lines).toContain('["job-1"] then ["job-2","job-3"]');
     expect(lines).toContain('keyed locks alive after use: 0');
     expect(lines).toContain('timed out: true, abort: false');
+    expect(lines).toContain('notice: refreshed');
+    expect(lines).toContain('1 feed.updated: 3 new');
+    expect(lines).toContain('updates ended: bus-closed');
     expect(lines.at(-1)).toMatch(/one shared download$/);
   });
 
