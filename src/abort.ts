@@ -55,8 +55,46 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  */
 export function onAbort(signal: AbortSignal | undefined, listener: () => void): () => void {
   if (signal === undefined) return noop;
-  signal.addEventListener('abort', listener, { once: true });
-  return () => signal.removeEventListener('abort', listener);
+  let fan = fans.get(signal);
+  if (fan === undefined) fan = openFan(signal);
+  fan.listeners.add(listener);
+  const current = fan;
+  return () => {
+    if (!current.listeners.delete(listener) || current.listeners.size > 0) return;
+    signal.removeEventListener('abort', current.handler);
+    if (fans.get(signal) === current) fans.delete(signal);
+  };
+}
+
+/**
+ * All of workbus's listeners on one signal, behind one real listener. An app-wide
+ * signal shared by many waiting calls would otherwise trip Node's
+ * MaxListenersExceededWarning at 11 waiters; this way the signal carries at most one
+ * workbus listener, and none once nothing waits on it.
+ */
+interface Fan {
+  readonly listeners: Set<() => void>;
+  readonly handler: () => void;
+}
+
+const fans = new WeakMap<AbortSignal, Fan>();
+
+function openFan(signal: AbortSignal): Fan {
+  const listeners = new Set<() => void>();
+  const fan: Fan = {
+    listeners,
+    handler: () => {
+      fans.delete(signal);
+      // A listener may remove others (a grant detaches a waiter): Set iteration skips them.
+      for (const listener of listeners) {
+        listeners.delete(listener);
+        listener();
+      }
+    },
+  };
+  fans.set(signal, fan);
+  signal.addEventListener('abort', fan.handler, { once: true });
+  return fan;
 }
 
 function noop(): void {}

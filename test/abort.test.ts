@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   AbortError,
   LinkedSignal,
+  Semaphore,
   TimeoutError,
   abortErrorOf,
   isAbortError,
@@ -154,5 +155,34 @@ describe('sleep', () => {
   it('rejects at once for an aborted signal and bad delays', async () => {
     await expect(sleep(10, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
     await expect(sleep(-1)).rejects.toThrow(/ms must be an integer/);
+  });
+});
+
+describe('one signal shared by many waits', () => {
+  it('carries a single workbus listener however many calls wait on it, and none after', async () => {
+    const sem = new Semaphore(1);
+    const holder = await sem.acquire();
+    const controller = new AbortController();
+    const waits = Array.from({ length: 50 }, () => sem.acquire(1, { signal: controller.signal }));
+    expect(listeners(controller.signal)).toBe(1);
+    controller.abort('all of you');
+    const results = await Promise.allSettled(waits);
+    expect(results.every((r) => r.status === 'rejected' && isAbortError(r.reason))).toBe(true);
+    expect(listeners(controller.signal)).toBe(0);
+    holder.release();
+    expect(sem.available).toBe(1);
+  });
+
+  it('removes the shared listener once the last wait settles without an abort', async () => {
+    const sem = new Semaphore(1);
+    const holder = await sem.acquire();
+    const { signal } = new AbortController();
+    const waits = Array.from({ length: 20 }, () =>
+      sem.acquire(1, { signal }).then((p) => p.release()),
+    );
+    expect(listeners(signal)).toBe(1);
+    holder.release();
+    await Promise.all(waits);
+    expect(listeners(signal)).toBe(0);
   });
 });

@@ -50,8 +50,9 @@ const ANY = Symbol('any topic');
  * - Who receives an event is fixed when it is published: a subscriber added later
  *   (even during its dispatch) does not get it (each subscriber remembers the last
  *   `seq` published before it joined); an `on` listener removed during dispatch still
- *   gets the current event (as with Node's EventEmitter), while an ended subscription
- *   buffers nothing more.
+ *   gets the current event if it listens to the same topic (as with Node's
+ *   EventEmitter; the `'*'` fan-out runs after the topic's), while an ended
+ *   subscription buffers nothing more.
  * - A publish made from inside a listener is dispatched after the current event has
  *   reached everyone, so every subscriber sees events in `seq` order.
  * - The bus owns subscriber buffers and closes them; subscribers only unsubscribe.

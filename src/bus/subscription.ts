@@ -132,13 +132,15 @@ export class Subscription<E extends Envelope = Envelope> implements AsyncIterabl
   }
 
   #end(reason: SubscriptionCloseReason): void {
+    // A consumer that leaves after the bus closed still discards what it left behind;
+    // the first reason is the one reported.
+    if (reason === 'unsubscribed' || reason === 'aborted') this.#channel.clear();
     if (this.#reason !== undefined) return;
     this.#reason = reason;
     const detach = this.#detach;
     this.#detach = noop;
     detach();
     this.#channel.close(reason);
-    if (reason === 'unsubscribed' || reason === 'aborted') this.#channel.clear();
   }
 }
 
