@@ -12,6 +12,7 @@ export type WorkbusErrorCode =
   | 'CLOSED'
   | 'QUEUE_FULL'
   | 'SUBSCRIBER_LIMIT'
+  | 'TASK_FAILED'
   | 'LOCK_ORDER'
   | 'LOCK_HELD_WHILE_WAITING';
 
@@ -68,6 +69,13 @@ export class ClosedError extends WorkbusError {
 export class QueueFullError extends WorkbusError {
   constructor(message = 'Queue is full', options?: ErrorOptions) {
     super('QUEUE_FULL', message, options);
+  }
+}
+
+/** A task threw or rejected with something that is not an `Error`; the value is the `cause`. */
+export class TaskError extends WorkbusError {
+  constructor(message = 'Task failed', options?: ErrorOptions) {
+    super('TASK_FAILED', message, options);
   }
 }
 

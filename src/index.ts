@@ -5,6 +5,7 @@ export {
   ClosedError,
   QueueFullError,
   SubscriberLimitError,
+  TaskError,
   LockOrderError,
   LockHeldWhileWaitingError,
   type WorkbusErrorCode,
@@ -49,3 +50,27 @@ export {
   type SubscriptionStats,
 } from './bus/subscription.js';
 export type { Envelope, EnvelopeOf, Topic } from './bus/envelope.js';
+export {
+  WorkPool,
+  type CloseOptions,
+  type PoolSnapshot,
+  type SnapshotOptions,
+} from './pool/work-pool.js';
+export {
+  Job,
+  type ErrorView,
+  type JobOptions,
+  type JobStatus,
+  type JobView,
+  type RetryOptions,
+  type Task,
+  type TaskContext,
+} from './pool/job.js';
+export type {
+  AgingOptions,
+  JobTypeOptions,
+  QueueOptions,
+  RateLimit,
+  WorkPoolOptions,
+} from './pool/options.js';
+export type { CloseReport, PoolEvents, PoolEventSink } from './pool/events.js';

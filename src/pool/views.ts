@@ -1,0 +1,88 @@
+import { Heap } from 'heap-js';
+import { WorkbusError } from '../errors.js';
+import type { ErrorView, JobRecord, JobStatus, JobView } from './job.js';
+import { byDispatchOrder, type TypeQueue } from './type-queue.js';
+
+/** A frozen copy of a job record. */
+export function jobView(job: JobRecord): JobView {
+  return Object.freeze({
+    id: job.id,
+    type: job.type,
+    status: job.status,
+    priority: job.priority,
+    key: job.key,
+    attempt: job.attempt,
+    progress: job.progress,
+    note: job.note,
+    queuedAt: job.queuedAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    stalled: job.stalled,
+    error: job.error,
+    meta: job.meta,
+  });
+}
+
+/** An error as plain data (name, message, code). */
+export function errorView(error: unknown): ErrorView {
+  if (error instanceof Error) {
+    const code = error instanceof WorkbusError ? error.code : (error as { code?: unknown }).code;
+    return Object.freeze({
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+    });
+  }
+  return Object.freeze({ name: 'NonError', message: String(error) });
+}
+
+/** Copies `value` (structured clone) and freezes the copy deeply. */
+export function frozenCopy<T>(field: string, value: T): T {
+  let copy: T;
+  try {
+    copy = structuredClone(value);
+  } catch (error) {
+    throw new TypeError(`${field} must be structured-cloneable plain data`, { cause: error });
+  }
+  return deepFreeze(copy);
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/**
+ * The first `limit` live queued jobs across every type, in dispatch order (rank, then
+ * submission). Walks each heap from its root with a frontier ordered the same way, so
+ * the cost grows with `limit` (and the dead entries met on the way, which the queues keep
+ * below half their heaps), not with the queue length.
+ */
+export function queuedInOrder(queues: readonly TypeQueue[], limit: number): JobRecord[] {
+  interface Node {
+    readonly job: JobRecord;
+    readonly heap: readonly JobRecord[];
+    readonly index: number;
+  }
+  const frontier = new Heap<Node>((a, b) => byDispatchOrder(a.job, b.job));
+  const visit = (heap: readonly JobRecord[], index: number): void => {
+    const job = heap[index];
+    if (job !== undefined) frontier.push({ job, heap, index });
+  };
+  for (const queue of queues) visit(queue.heapArray, 0);
+  const out: JobRecord[] = [];
+  while (out.length < limit) {
+    const node = frontier.pop();
+    if (node === undefined) break;
+    if (node.job.inQueue) out.push(node.job);
+    visit(node.heap, 2 * node.index + 1);
+    visit(node.heap, 2 * node.index + 2);
+  }
+  return out;
+}
+
+/** Counts of jobs by status. */
+export type StatusCounts = { readonly [S in JobStatus]: number };

@@ -1,0 +1,691 @@
+import { Heap } from 'heap-js';
+import { isAbortError, onAbort, throwIfAborted } from '../abort.js';
+import { AbortError, ClosedError, QueueFullError, TaskError, TimeoutError } from '../errors.js';
+import { RingBuffer } from '../history/ring-buffer.js';
+import { WaitList } from '../internal/wait-list.js';
+import { callable, finite, integer, oneOf, optionalName, optionalSignal } from '../validate.js';
+import type { CloseReport, PoolEvents } from './events.js';
+import {
+  Job,
+  type JobOptions,
+  type JobRecord,
+  type JobStatus,
+  type JobView,
+  type Task,
+} from './job.js';
+import { normalizeOptions, type NormalizedOptions, type WorkPoolOptions } from './options.js';
+import { backoffDelay, normalizeRetry } from './retry.js';
+import { TypeQueue, byDispatchOrder } from './type-queue.js';
+import {
+  deepFreeze,
+  errorView,
+  frozenCopy,
+  jobView,
+  queuedInOrder,
+  type StatusCounts,
+} from './views.js';
+
+/** Options of {@link WorkPool.snapshot}. */
+export interface SnapshotOptions {
+  /** Most queued jobs listed (the first ones in dispatch order). @default 100 */
+  readonly limit?: number | undefined;
+}
+
+/** A deeply frozen copy of the pool's state (copy-on-read). */
+export interface PoolSnapshot {
+  readonly at: number;
+  readonly state: 'open' | 'closing' | 'closed';
+  /** Jobs by status now (`queued`, `running`, `retrying`) and in total (`succeeded`, `failed`, `cancelled`). */
+  readonly counts: StatusCounts;
+  readonly types: {
+    readonly [type: string]: {
+      readonly running: number;
+      readonly queued: number;
+      readonly limit: number;
+    };
+  };
+  /** The first `limit` queued jobs in dispatch order (priority, then submission). */
+  readonly queued: readonly JobView[];
+  readonly running: readonly JobView[];
+  /** Jobs waiting out a retry backoff (first `limit`). */
+  readonly retrying: readonly JobView[];
+  /** The last `history` finished jobs, oldest first. */
+  readonly history: readonly JobView[];
+}
+
+/** Options of {@link WorkPool.close}. */
+export interface CloseOptions {
+  /** How long running (and, with `drain`, queued) jobs get before they are aborted. @default 10000 */
+  readonly graceMs?: number | undefined;
+  /** Run the queued jobs instead of cancelling them. @default false */
+  readonly drain?: boolean | undefined;
+}
+
+type State = 'open' | 'closing' | 'closed';
+
+const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * A priority work pool with per-type limits.
+ *
+ * Ownership: the pool is the only writer of its jobs, queues and history; everything
+ * it hands out (job views, events, snapshots) is a frozen copy. `submit` never waits;
+ * `run` waits for queue room. Every promise the pool hands out settles, whatever
+ * happens (cancel, eviction, close, a task that never returns).
+ */
+export class WorkPool<Type extends string = string> {
+  readonly #o: NormalizedOptions;
+  readonly #queues: readonly TypeQueue[];
+  readonly #byName = new Map<string, TypeQueue>();
+  readonly #typeNames: readonly string[];
+  #state: State = 'open';
+  #drain = false;
+  #ids = 0;
+  #seq = 0;
+  readonly #t0 = Date.now();
+  #queued = 0;
+  #running = 0;
+  readonly #totals = { succeeded: 0, failed: 0, cancelled: 0 };
+  readonly #runningJobs = new Set<JobRecord>();
+  readonly #retryingJobs = new Set<JobRecord>();
+  readonly #keys = new Map<string, Job<unknown>>();
+  readonly #history: RingBuffer<JobView> | undefined;
+  /** Lowest-ranked queued jobs first, for `'drop-lowest'` (lazy deletion, like the type queues). */
+  readonly #lowest: Heap<JobRecord> | undefined;
+  readonly #roomWaiters = new WaitList<undefined, undefined>();
+  #idleWaiters: (() => void)[] = [];
+  #rateTimer: ReturnType<typeof setTimeout> | undefined;
+  #rateTimerAt = Number.POSITIVE_INFINITY;
+  #dispatching = false;
+  #dispatchAgain = false;
+  #closing: Promise<CloseReport> | undefined;
+  #closeStats = { completed: 0, cancelled: 0 };
+  #detachParent: () => void;
+  readonly #cancelJob = (job: JobRecord, reason: unknown): void => this.#cancel(job, reason);
+
+  /**
+   * @throws TypeError/RangeError naming the option (`concurrency`, `types.fetch.rate.limit`, …)
+   * when one is invalid.
+   */
+  constructor(options: WorkPoolOptions<Type>) {
+    this.#o = normalizeOptions(options);
+    this.#queues = this.#o.types.map((t) => new TypeQueue(t));
+    for (const q of this.#queues) this.#byName.set(q.name, q);
+    this.#typeNames = this.#queues.map((q) => q.name);
+    this.#history = this.#o.history > 0 ? new RingBuffer<JobView>(this.#o.history) : undefined;
+    this.#lowest =
+      this.#o.whenFull === 'drop-lowest'
+        ? new Heap<JobRecord>((a, b) => -byDispatchOrder(a, b))
+        : undefined;
+    const parent = this.#o.signal;
+    this.#detachParent = noop;
+    if (parent?.aborted) void this.close({ graceMs: 0 });
+    else this.#detachParent = onAbort(parent, () => void this.close({ graceMs: 0 }));
+  }
+
+  /** `'open'`, `'closing'` (after `close()`, until it resolves) or `'closed'`. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /**
+   * Queues `task` as a job of `type` and returns at once (never waits).
+   *
+   * With a `key` already queued, running or retrying, returns that job instead.
+   * @throws TypeError/RangeError for an unknown type or a bad option (naming it);
+   * ClosedError after `close()`; QueueFullError when the queue is full (`'reject'`, or
+   * `'drop-lowest'` with nothing ranked lower to evict); an abort error if `signal` has
+   * already aborted.
+   */
+  submit<R>(type: Type, task: Task<R>, options: JobOptions = {}): Job<R> {
+    const queue = this.#queueOf(type);
+    callable('task', task);
+    const o = options as Record<string, unknown>;
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`options must be an object, got ${String(options)}`);
+    }
+    const priority = o.priority === undefined ? 0 : finite('priority', o.priority);
+    const key = optionalName('key', o.key);
+    const timeoutMs = o.timeoutMs === undefined ? undefined : integer('timeoutMs', o.timeoutMs, 1);
+    const retry = normalizeRetry(o.retry);
+    const signal = optionalSignal('signal', o.signal);
+    const meta =
+      o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>);
+    if (this.#state !== 'open')
+      throw new ClosedError(`WorkPool is ${this.#state}; cannot submit a ${type} job`);
+    if (key !== undefined) {
+      const existing = this.#keys.get(key);
+      if (existing) return existing as Job<R>;
+    }
+    throwIfAborted(signal);
+    const now = Date.now();
+    const aging = this.#o.aging;
+    const record: JobRecord = {
+      id: `job-${++this.#ids}`,
+      typeIndex: this.#queues.indexOf(queue),
+      type,
+      priority,
+      // Aging raises every queued job's effective priority at the same rate, so the order
+      // between two jobs depends only on priority − queuedAt·by/everyMs: a time-invariant
+      // rank that a heap can keep ordered without re-sorting as time passes.
+      rank: aging ? priority - ((now - this.#t0) * aging.by) / aging.everyMs : priority,
+      seq: ++this.#seq,
+      key,
+      task: task,
+      timeoutMs,
+      retry,
+      meta,
+      queuedAt: now,
+      status: 'queued',
+      inQueue: false,
+      attempt: 0,
+      startedAt: undefined,
+      finishedAt: undefined,
+      progress: 0,
+      note: undefined,
+      stalled: false,
+      error: undefined,
+      cancelReason: undefined,
+      cancelRequested: false,
+      controller: undefined,
+      timeout: undefined,
+      backoff: undefined,
+      stallTimer: undefined,
+      progressTimer: undefined,
+      progressDirty: false,
+      detachSignal: noop,
+      outcome: undefined,
+      settle: undefined,
+      resultPromise: undefined,
+    };
+    this.#makeRoom(record);
+    const job = new Job<R>(record, this.#cancelJob, jobView);
+    if (key !== undefined) this.#keys.set(key, job);
+    record.detachSignal = onAbort(signal, () => this.#cancel(record, signal?.reason));
+    this.#enqueue(queue, record);
+    this.#publish('job.queued', record);
+    this.#dispatch();
+    return job;
+  }
+
+  /**
+   * Waits for queue room (backpressure), submits, and waits for the job's result.
+   * @throws as {@link WorkPool.submit}, and rejects with an abort error if `signal` aborts
+   * while waiting for room, or with `ClosedError` if the pool closes meanwhile.
+   */
+  async run<R>(type: Type, task: Task<R>, options: JobOptions = {}): Promise<R> {
+    const signal = optionalSignal('signal', options.signal);
+    while (this.#state === 'open' && this.#queued >= this.#o.capacity) {
+      throwIfAborted(signal);
+      await this.#roomWaiters.park(undefined, signal);
+    }
+    return this.submit(type, task, options).result;
+  }
+
+  /** Resolves when nothing is queued, running or retrying (at once if so now). */
+  onIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * A deeply frozen copy of the pool's state. Costs O(limit · log + running + history),
+   * not O(queue length).
+   * @throws RangeError if `limit` is not a non-negative integer.
+   */
+  snapshot(options: SnapshotOptions = {}): PoolSnapshot {
+    const limit = integer('limit', options.limit ?? 100, 0);
+    const types: Record<string, { running: number; queued: number; limit: number }> = {};
+    for (const q of this.#queues)
+      types[q.name] = { running: q.running, queued: q.queued, limit: q.concurrency };
+    const retrying: JobView[] = [];
+    for (const job of this.#retryingJobs) {
+      if (retrying.length >= limit) break;
+      retrying.push(jobView(job));
+    }
+    return deepFreeze({
+      at: Date.now(),
+      state: this.#state,
+      counts: {
+        queued: this.#queued,
+        running: this.#running,
+        retrying: this.#retryingJobs.size,
+        ...this.#totals,
+      },
+      types,
+      queued: queuedInOrder(this.#queues, limit).map(jobView),
+      running: [...this.#runningJobs].map(jobView),
+      retrying,
+      history: this.#history?.toArray() ?? [],
+    });
+  }
+
+  /**
+   * Closes the pool, in phases: (1) refuse new work (`submit` throws, `run` rejects with
+   * `ClosedError`); (2) cancel queued and retrying jobs, or run them if `drain`; (3) wait
+   * up to `graceMs` for the jobs left; (4) abort them and wait the abort grace; (5) abandon
+   * those that still run (their results reject; their ids are reported) and clear every
+   * timer and listener the pool holds.
+   *
+   * Idempotent: a second call returns the same promise.
+   * @returns the report `{ completed, cancelled, abandoned }`.
+   */
+  close(options: CloseOptions = {}): Promise<CloseReport> {
+    if (this.#closing) return this.#closing;
+    const graceMs = integer('graceMs', options.graceMs ?? 10_000, 0);
+    if (options.drain !== undefined && typeof options.drain !== 'boolean') {
+      throw new TypeError(`drain must be a boolean, got ${typeof options.drain}`);
+    }
+    this.#closing = this.#close(graceMs, options.drain ?? false);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number, drain: boolean): Promise<CloseReport> {
+    this.#state = 'closing';
+    this.#drain = drain;
+    this.#detachParent();
+    this.#detachParent = noop;
+    this.#roomWaiters.refuseAll(
+      () => new ClosedError('WorkPool closed while waiting for queue room'),
+    );
+    const reason = new ClosedError('WorkPool closed');
+    if (!drain) this.#cancelWaiting(reason);
+    const abandoned: string[] = [];
+    if (!(await this.#idleWithin(graceMs))) {
+      this.#cancelWaiting(reason);
+      for (const job of [...this.#runningJobs]) this.#cancel(job, reason);
+      if (!(await this.#idleWithin(this.#o.abortGraceMs))) {
+        for (const job of [...this.#runningJobs]) {
+          abandoned.push(job.id);
+          this.#abandon(job, reason);
+        }
+      }
+    }
+    this.#clearRateTimer();
+    this.#state = 'closed';
+    const report: CloseReport = Object.freeze({
+      ...this.#closeStats,
+      abandoned: Object.freeze(abandoned),
+    });
+    this.#emit('pool.closed', report);
+    return report;
+  }
+
+  #queueOf(type: string): TypeQueue {
+    const queue = this.#byName.get(type);
+    if (queue === undefined) oneOf('type', type, this.#typeNames);
+    return queue as TypeQueue;
+  }
+
+  #makeRoom(incoming: JobRecord): void {
+    if (this.#queued < this.#o.capacity) return;
+    const lowest = this.#lowest;
+    if (lowest === undefined) {
+      throw new QueueFullError(
+        `WorkPool queue is full (capacity ${this.#o.capacity}, whenFull 'reject'); use run() to wait for room`,
+      );
+    }
+    let victim = lowest.peek();
+    while (victim !== undefined && !victim.inQueue) {
+      lowest.pop();
+      victim = lowest.peek();
+    }
+    if (victim === undefined || byDispatchOrder(incoming, victim) >= 0) {
+      throw new QueueFullError(
+        `WorkPool queue is full (capacity ${this.#o.capacity}) and holds nothing ranked below priority ${incoming.priority}`,
+      );
+    }
+    lowest.pop();
+    this.#unqueue(victim);
+    this.#finish(
+      victim,
+      'cancelled',
+      new QueueFullError(
+        `Job ${victim.id} was evicted from the full queue by a higher-priority job`,
+      ),
+    );
+  }
+
+  #enqueue(queue: TypeQueue, job: JobRecord): void {
+    job.status = 'queued';
+    queue.push(job);
+    this.#queued++;
+    this.#lowest?.push(job);
+  }
+
+  /** Takes a job out of its queue (cancel or eviction) and lets a `run` waiter in. */
+  #unqueue(job: JobRecord): void {
+    (this.#queues[job.typeIndex] as TypeQueue).remove(job);
+    this.#queued--;
+    this.#wakeRoomWaiter();
+  }
+
+  #wakeRoomWaiter(): void {
+    const waiter = this.#roomWaiters.peek();
+    if (waiter !== undefined) this.#roomWaiters.grant(waiter, undefined);
+  }
+
+  /**
+   * Starts jobs while global capacity lasts.
+   *
+   * Fairness rule (no head-of-line blocking across types): the next job started is the
+   * highest-ranked queued job (priority, then submission order) among the types that
+   * have a free slot and rate budget now. A type at its limit is skipped, never waited
+   * on, so a saturated `embed` type cannot delay a queued `fetch` job. Within a type,
+   * order is strict. A rate-limited type is reconsidered when its window next opens.
+   */
+  #dispatch(): void {
+    if (this.#dispatching) {
+      this.#dispatchAgain = true;
+      return;
+    }
+    if (this.#state === 'closed' || (this.#state === 'closing' && !this.#drain)) return;
+    this.#dispatching = true;
+    try {
+      do {
+        this.#dispatchAgain = false;
+        let opensAt = Number.POSITIVE_INFINITY;
+        while (this.#running < this.#o.concurrency && this.#queued > 0) {
+          const now = Date.now();
+          let best: TypeQueue | undefined;
+          let bestJob: JobRecord | undefined;
+          for (const q of this.#queues) {
+            if (q.running >= q.concurrency || q.queued === 0) continue;
+            const head = q.peek();
+            if (head === undefined) continue;
+            if (!q.rateAllows(now)) {
+              opensAt = Math.min(opensAt, q.rateOpensAt());
+              continue;
+            }
+            if (bestJob === undefined || byDispatchOrder(head, bestJob) < 0) {
+              best = q;
+              bestJob = head;
+            }
+          }
+          if (best === undefined || bestJob === undefined) break;
+          best.take();
+          this.#queued--;
+          this.#wakeRoomWaiter();
+          this.#start(best, bestJob, now);
+        }
+        this.#armRateTimer(opensAt);
+      } while (this.#dispatchAgain);
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  #start(queue: TypeQueue, job: JobRecord, now: number): void {
+    job.status = 'running';
+    job.attempt++;
+    job.startedAt = now;
+    job.stalled = false;
+    queue.running++;
+    queue.recordStart(now);
+    this.#running++;
+    this.#runningJobs.add(job);
+    const controller = new AbortController();
+    job.controller = controller;
+    if (job.timeoutMs !== undefined) {
+      const timeoutMs = job.timeoutMs;
+      job.timeout = setTimeout(() => {
+        job.timeout = undefined;
+        controller.abort(
+          new TimeoutError(`Job ${job.id} attempt ${job.attempt} timed out after ${timeoutMs} ms`, {
+            timeoutMs,
+          }),
+        );
+      }, timeoutMs);
+    }
+    const stallAfterMs = queue.config.stallAfterMs;
+    if (stallAfterMs !== undefined) {
+      job.stallTimer = setTimeout(() => {
+        job.stallTimer = undefined;
+        job.stalled = true;
+        this.#publish('job.stalled', job);
+      }, stallAfterMs);
+    }
+    this.#publish('job.started', job);
+    const attempt = job.attempt;
+    const context = {
+      signal: controller.signal,
+      id: job.id,
+      attempt,
+      progress: (fraction: number, note?: string): void =>
+        this.#progress(job, attempt, fraction, note),
+    };
+    let outcome: Promise<unknown>;
+    try {
+      outcome = Promise.resolve(job.task(context));
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(
+      (value) => this.#attemptEnded(job, attempt, true, value),
+      (error: unknown) => this.#attemptEnded(job, attempt, false, error),
+    );
+  }
+
+  #progress(job: JobRecord, attempt: number, fraction: number, note: string | undefined): void {
+    if (job.status !== 'running' || job.attempt !== attempt) return;
+    if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
+      throw new RangeError(
+        `progress fraction must be a number from 0 to 1, got ${String(fraction)}`,
+      );
+    }
+    if (note !== undefined && typeof note !== 'string') {
+      throw new TypeError(`progress note must be a string, got ${typeof note}`);
+    }
+    job.progress = fraction;
+    job.note = note;
+    if (this.#o.bus === undefined) return;
+    // Coalesced: at most one event per job per progressIntervalMs, always ending with the latest value.
+    if (job.progressTimer !== undefined) {
+      job.progressDirty = true;
+      return;
+    }
+    this.#publish('job.progress', job);
+    job.progressTimer = setTimeout(() => this.#flushProgress(job), this.#o.progressIntervalMs);
+  }
+
+  #flushProgress(job: JobRecord): void {
+    job.progressTimer = undefined;
+    if (!job.progressDirty) return;
+    job.progressDirty = false;
+    this.#publish('job.progress', job);
+    job.progressTimer = setTimeout(() => this.#flushProgress(job), this.#o.progressIntervalMs);
+  }
+
+  #attemptEnded(job: JobRecord, attempt: number, ok: boolean, value: unknown): void {
+    // A stale settlement: the job was abandoned, or this attempt already ended.
+    if (job.status !== 'running' || job.attempt !== attempt) return;
+    const timedOut = job.controller?.signal.reason instanceof TimeoutError;
+    const timeoutError = job.controller?.signal.reason as TimeoutError | undefined;
+    this.#release(job);
+    if (job.cancelRequested) {
+      this.#finish(job, 'cancelled', cancelError(job));
+    } else if (ok) {
+      this.#finish(job, 'succeeded', value);
+    } else {
+      // A task that honours its timeout usually rejects with an abort error: it is the timeout.
+      const error = timedOut && isAbortError(value) ? timeoutError : normalizeError(job, value);
+      const retry = job.retry;
+      if (retry !== undefined && attempt < retry.attempts && !isAbortError(error)) {
+        this.#scheduleRetry(job, error, backoffDelay(retry, attempt, this.#o.random));
+      } else {
+        this.#finish(job, 'failed', error);
+      }
+    }
+    this.#dispatch();
+  }
+
+  /** Gives a running job's slot back and clears its attempt's timers. */
+  #release(job: JobRecord): void {
+    this.#runningJobs.delete(job);
+    (this.#queues[job.typeIndex] as TypeQueue).running--;
+    this.#running--;
+    clearTimeout(job.timeout);
+    clearTimeout(job.stallTimer);
+    job.timeout = job.stallTimer = undefined;
+    job.controller = undefined;
+  }
+
+  #scheduleRetry(job: JobRecord, error: unknown, delayMs: number): void {
+    job.status = 'retrying';
+    job.error = errorView(error);
+    this.#retryingJobs.add(job);
+    if (this.#o.bus !== undefined) {
+      this.#emit('job.retrying', { ...jobView(job), delayMs, lastError: job.error });
+    }
+    job.backoff = setTimeout(() => {
+      job.backoff = undefined;
+      this.#retryingJobs.delete(job);
+      this.#enqueue(this.#queues[job.typeIndex] as TypeQueue, job);
+      this.#dispatch();
+    }, delayMs);
+  }
+
+  #cancel(job: JobRecord, reason: unknown): void {
+    if (FINISHED.has(job.status) || job.cancelRequested) return;
+    job.cancelRequested = true;
+    job.cancelReason = reason;
+    switch (job.status) {
+      case 'queued':
+        this.#unqueue(job);
+        this.#finish(job, 'cancelled', cancelError(job));
+        break;
+      case 'retrying':
+        clearTimeout(job.backoff);
+        job.backoff = undefined;
+        this.#retryingJobs.delete(job);
+        this.#finish(job, 'cancelled', cancelError(job));
+        break;
+      case 'running':
+        job.controller?.abort(reason);
+        break;
+    }
+  }
+
+  /** Cancels every queued and retrying job. */
+  #cancelWaiting(reason: unknown): void {
+    for (const job of [...this.#retryingJobs]) this.#cancel(job, reason);
+    for (const q of this.#queues) {
+      for (let job = q.peek(); job !== undefined; job = q.peek()) this.#cancel(job, reason);
+    }
+  }
+
+  #abandon(job: JobRecord, reason: unknown): void {
+    job.cancelRequested = true;
+    job.cancelReason = reason;
+    this.#release(job);
+    this.#finish(
+      job,
+      'cancelled',
+      new AbortError(`Job ${job.id} ignored its abort and was abandoned at close`, {
+        cause: reason,
+      }),
+    );
+  }
+
+  #finish(job: JobRecord, status: 'succeeded' | 'failed' | 'cancelled', value: unknown): void {
+    job.status = status;
+    job.finishedAt = Date.now();
+    job.error = status === 'succeeded' ? undefined : errorView(value);
+    this.#totals[status]++;
+    if (this.#state !== 'open') {
+      if (status === 'cancelled') this.#closeStats.cancelled++;
+      else this.#closeStats.completed++;
+    }
+    job.detachSignal();
+    job.detachSignal = noop;
+    clearTimeout(job.progressTimer);
+    job.progressTimer = undefined;
+    if (job.key !== undefined && this.#keys.get(job.key)?.id === job.id) this.#keys.delete(job.key);
+    const view = jobView(job);
+    this.#history?.push(view);
+    job.outcome = status === 'succeeded' ? { ok: true, value } : { ok: false, error: value };
+    if (job.settle !== undefined) {
+      if (status === 'succeeded') job.settle.resolve(value);
+      else job.settle.reject(value);
+      job.settle = undefined;
+    }
+    this.#emit('job.finished', view);
+    if (this.#isIdle()) this.#becameIdle();
+  }
+
+  #isIdle(): boolean {
+    return this.#queued === 0 && this.#running === 0 && this.#retryingJobs.size === 0;
+  }
+
+  #becameIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+    this.#emit('pool.idle', { at: Date.now() });
+  }
+
+  /** Resolves true when idle within `ms`, false otherwise; leaves no timer behind. */
+  #idleWithin(ms: number): Promise<boolean> {
+    if (this.#isIdle()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      void this.onIdle().then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  #armRateTimer(at: number): void {
+    if (at === Number.POSITIVE_INFINITY || at >= this.#rateTimerAt) return;
+    this.#clearRateTimer();
+    this.#rateTimerAt = at;
+    this.#rateTimer = setTimeout(
+      () => {
+        this.#rateTimer = undefined;
+        this.#rateTimerAt = Number.POSITIVE_INFINITY;
+        this.#dispatch();
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  #clearRateTimer(): void {
+    clearTimeout(this.#rateTimer);
+    this.#rateTimer = undefined;
+    this.#rateTimerAt = Number.POSITIVE_INFINITY;
+  }
+
+  #publish(
+    topic: 'job.queued' | 'job.started' | 'job.progress' | 'job.stalled',
+    job: JobRecord,
+  ): void {
+    if (this.#o.bus !== undefined) this.#emit(topic, jobView(job));
+  }
+
+  #emit<K extends keyof PoolEvents>(topic: K, payload: PoolEvents[K]): void {
+    const bus = this.#o.bus;
+    if (bus === undefined) return;
+    try {
+      bus.publish(topic, payload);
+    } catch {
+      // A closed or broken bus must not break the pool: events are observations.
+    }
+  }
+}
+
+function cancelError(job: JobRecord): AbortError {
+  return new AbortError(`Job ${job.id} was cancelled`, { cause: job.cancelReason });
+}
+
+function normalizeError(job: JobRecord, value: unknown): unknown {
+  if (value instanceof Error) return value;
+  return new TaskError(
+    `Job ${job.id} (${job.type}) failed with a non-Error value: ${String(value)}`,
+    {
+      cause: value,
+    },
+  );
+}
+
+function noop(): void {}
