@@ -55,7 +55,9 @@ export {
   type CloseOptions,
   type PoolSnapshot,
   type SnapshotOptions,
+  type WorkerInput,
 } from './pool/work-pool.js';
+export { workerTask, type WorkerTaskContext } from './pool/worker-task.js';
 export {
   Job,
   type ErrorView,

@@ -18,6 +18,17 @@ export interface JobTypeOptions {
    * in the snapshot); it is not killed.
    */
   readonly stallAfterMs?: number | undefined;
+  /**
+   * Run this type's jobs in worker threads (tinypool): the module (a path or file URL,
+   * compiled JavaScript) default-exports a function wrapped with `workerTask`. Jobs of
+   * this type are submitted as structured-cloneable input, not as functions.
+   */
+  readonly worker?: string | URL | undefined;
+  /**
+   * Worker types: how long a cancelled task may take to honour its signal before its
+   * thread is torn down. @default 100
+   */
+  readonly cancelGraceMs?: number | undefined;
 }
 
 /** The queue of jobs waiting to start. */
@@ -67,6 +78,8 @@ export interface NormalizedType {
   readonly concurrency: number;
   readonly rate: RateLimit | undefined;
   readonly stallAfterMs: number | undefined;
+  readonly worker: string | URL | undefined;
+  readonly cancelGraceMs: number;
 }
 
 export interface NormalizedOptions {
@@ -96,6 +109,14 @@ function optionalInteger(field: string, value: unknown, min: number): number | u
   return value === undefined ? undefined : integer(field, value, min);
 }
 
+function workerModule(field: string, value: unknown): string | URL | undefined {
+  if (value === undefined || value instanceof URL) return value;
+  if (typeof value !== 'string' || value === '') {
+    throw new TypeError(`${field} must be a module path or file URL, got ${typeof value}`);
+  }
+  return value;
+}
+
 /** Validates every option once and returns a frozen, normalised copy (the caller's object is not touched). */
 export function normalizeOptions(options: WorkPoolOptions<string>): NormalizedOptions {
   const o = object('options', options);
@@ -120,6 +141,8 @@ export function normalizeOptions(options: WorkPoolOptions<string>): NormalizedOp
       concurrency: integer(`types.${name}.concurrency`, t.concurrency, 1),
       rate,
       stallAfterMs: optionalInteger(`types.${name}.stallAfterMs`, t.stallAfterMs, 1),
+      worker: workerModule(`types.${name}.worker`, t.worker),
+      cancelGraceMs: integer(`types.${name}.cancelGraceMs`, t.cancelGraceMs ?? 100, 0),
     });
   });
   const queue = o.queue === undefined ? {} : object('queue', o.queue);

@@ -16,6 +16,7 @@ import {
 import { normalizeOptions, type NormalizedOptions, type WorkPoolOptions } from './options.js';
 import { backoffDelay, normalizeRetry } from './retry.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
+import { WorkerRunner } from './worker-runner.js';
 import {
   deepFreeze,
   errorView,
@@ -63,6 +64,9 @@ export interface CloseOptions {
 
 type State = 'open' | 'closing' | 'closed';
 
+/** Input of a worker-type job: structured-cloneable data (checked, and copied, at submit). */
+export type WorkerInput = string | number | boolean | null | bigint | object;
+
 const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
 /**
@@ -78,6 +82,7 @@ export class WorkPool<Type extends string = string> {
   readonly #queues: readonly TypeQueue[];
   readonly #byName = new Map<string, TypeQueue>();
   readonly #typeNames: readonly string[];
+  readonly #runners = new Map<string, WorkerRunner>();
   #state: State = 'open';
   #drain = false;
   #ids = 0;
@@ -112,6 +117,10 @@ export class WorkPool<Type extends string = string> {
     this.#queues = this.#o.types.map((t) => new TypeQueue(t));
     for (const q of this.#queues) this.#byName.set(q.name, q);
     this.#typeNames = this.#queues.map((q) => q.name);
+    for (const t of this.#o.types) {
+      if (t.worker !== undefined)
+        this.#runners.set(t.name, new WorkerRunner(t.worker, t.concurrency, t.cancelGraceMs));
+    }
     this.#history = this.#o.history > 0 ? new RingBuffer<JobView>(this.#o.history) : undefined;
     this.#lowest =
       this.#o.whenFull === 'drop-lowest'
@@ -137,9 +146,12 @@ export class WorkPool<Type extends string = string> {
    * `'drop-lowest'` with nothing ranked lower to evict); an abort error if `signal` has
    * already aborted.
    */
-  submit<R>(type: Type, task: Task<R>, options: JobOptions = {}): Job<R> {
+  submit<R>(type: Type, task: Task<R>, options?: JobOptions): Job<R>;
+  /** Queues `input` for a worker type (its module's function runs in a thread). */
+  submit<R = unknown>(type: Type, input: WorkerInput, options?: JobOptions): Job<R>;
+  submit<R>(type: Type, work: Task<R> | WorkerInput, options: JobOptions = {}): Job<R> {
     const queue = this.#queueOf(type);
-    callable('task', task);
+    const task = this.#taskFor(queue, work);
     const o = options as Record<string, unknown>;
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`options must be an object, got ${String(options)}`);
@@ -302,6 +314,7 @@ export class WorkPool<Type extends string = string> {
       }
     }
     this.#clearRateTimer();
+    await Promise.all([...this.#runners.values()].map((runner) => runner.destroy()));
     this.#state = 'closed';
     const report: CloseReport = Object.freeze({
       ...this.#closeStats,
@@ -309,6 +322,25 @@ export class WorkPool<Type extends string = string> {
     });
     this.#emit('pool.closed', report);
     return report;
+  }
+
+  #taskFor(queue: TypeQueue, work: unknown): Task<unknown> {
+    const runner = this.#runners.get(queue.name);
+    if (runner === undefined) return callable('task', work as Task<unknown>);
+    if (typeof work === 'function') {
+      throw new TypeError(
+        `${queue.name} jobs run in worker threads: submit structured-cloneable input, not a function`,
+      );
+    }
+    let input: unknown;
+    try {
+      input = structuredClone(work);
+    } catch (error) {
+      throw new TypeError(`input of a ${queue.name} job must be structured-cloneable`, {
+        cause: error,
+      });
+    }
+    return runner.task(input);
   }
 
   #queueOf(type: string): TypeQueue {
