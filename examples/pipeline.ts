@@ -98,8 +98,8 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
           },
           { signal },
         );
-        fetched++;
         await pages.send({ id, body }, { signal });
+        fetched++; // counted once handed on: a hand-off cut short by the cancel counts as cancelled
       } catch (error) {
         if (!isAbortError(error)) throw error;
         cancelledFetching++;
@@ -160,7 +160,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   };
 }
 
-function printReport(report: PipelineReport): void {
+export function printReport(report: PipelineReport): void {
   console.log(`
 produced            ${report.produced}
 fetched             ${report.fetched}   (cancelled while fetching: ${report.cancelledFetching})

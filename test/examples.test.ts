@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runPipeline } from '../examples/pipeline.js';
+import { runPoolDemo } from '../examples/pool.js';
 import { tour } from '../examples/tour.js';
 
 const root = new URL('../', import.meta.url);
@@ -65,15 +66,36 @@ describe('examples', () => {
     expect(report.urls.dropped + report.pages.dropped).toBe(0);
   });
 
-  it('npm run demo runs the pipeline as a program', async () => {
+  it('pool demo shows priorities, no head-of-line blocking, retry, timeout, cancel, a worker job and close', async () => {
+    const { startOrder, results, close } = await runPoolDemo(() => {});
+    // The low-priority fetches start while the high-priority embed type is saturated.
+    expect(startOrder.slice(0, 4).sort()).toEqual([
+      'checksum',
+      'embed-1',
+      'fetch-high',
+      'fetch-low',
+    ]);
+    expect(results).toMatchObject({
+      'fetch-flaky': 'ok on attempt 2',
+      'fetch-slow': 'TimeoutError',
+      'fetch-cancelled': 'cancelled',
+      'embed-late-3': 'cancelled',
+    });
+    expect(results.checksum).toMatch(/^[0-9a-f]{16}$/);
+    expect(close.abandoned).toEqual([]);
+    expect(close.cancelled).toBeGreaterThanOrEqual(1);
+  });
+
+  it('npm run demo runs both demos as a program', async () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.demo).toBe('tsx examples/demo.ts');
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'examples/pipeline.ts'],
-      { cwd: new URL('.', root), timeout: 30_000 },
+      ['--import', 'tsx', 'examples/demo.ts'],
+      { cwd: new URL('.', root), timeout: 60_000 },
     );
     expect(stdout).toMatch(/cancelling the rest/);
     expect(stdout).toMatch(/accounted for\s+(\d+) = \d+ fetched/);
-    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.demo).toBe('tsx examples/pipeline.ts');
+    expect(stdout).toMatch(/closed: \{"completed":\d+,"cancelled":\d+,"abandoned":\[\]\}/);
   });
 });

@@ -531,6 +531,11 @@ export class WorkPool<Type extends string = string> {
   #attemptEnded(job: JobRecord, attempt: number, ok: boolean, value: unknown): void {
     // A stale settlement: the job was abandoned, or this attempt already ended.
     if (job.status !== 'running' || job.attempt !== attempt) return;
+    // The last coalesced progress goes out before the job's end.
+    if (job.progressDirty) {
+      job.progressDirty = false;
+      this.#publish('job.progress', job);
+    }
     const timedOut = job.controller?.signal.reason instanceof TimeoutError;
     const timeoutError = job.controller?.signal.reason as TimeoutError | undefined;
     this.#release(job);

@@ -1,0 +1,13 @@
+/**
+ * `npm run demo`: the pipeline over Channels, then the WorkPool at work.
+ * (The feed-reader CLI replaces this as the main demo when the feed kit lands.)
+ */
+import { printReport, runPipeline } from './pipeline.js';
+import { runPoolDemo } from './pool.js';
+
+console.log('== 1. pipeline: Channels and Semaphores, cancelled half-way ==\n');
+printReport(await runPipeline());
+console.log(
+  '\n== 2. WorkPool: priorities, per-type limits, rate, retry, cancel, timeout, worker thread, close ==\n',
+);
+await runPoolDemo();
