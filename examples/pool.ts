@@ -95,7 +95,7 @@ export async function runPoolDemo(
       'fetch-flaky',
       pool.submit(
         'fetch',
-        async (ctx) => {
+        (ctx) => {
           if (ctx.attempt === 1) throw new Error('connection reset');
           return 'ok on attempt 2';
         },
