@@ -3,6 +3,7 @@
  * `BENCH_SCALE=0.1` shrinks the workloads (for a quick look).
  */
 import { benchBus } from './bus.js';
+import { benchPool } from './pool.js';
 import { benchSync } from './sync.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
@@ -12,3 +13,4 @@ if (!(scale > 0))
 console.log(`workbus benchmarks — node ${process.version}, scale ${scale}`);
 await benchSync(scale);
 await benchBus(scale);
+await benchPool(scale);

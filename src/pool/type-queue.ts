@@ -53,7 +53,7 @@ export class TypeQueue {
     if (job === undefined) return undefined;
     this.#heap.pop();
     job.inQueue = false;
-    this.queued--;
+    if (--this.queued === 0) this.#heap.clear(); // only dead entries can be left
     return job;
   }
 
@@ -61,7 +61,10 @@ export class TypeQueue {
   remove(job: JobRecord): void {
     if (!job.inQueue) return;
     job.inQueue = false;
-    this.queued--;
+    if (--this.queued === 0) {
+      this.#heap.clear(); // only dead entries can be left
+      return;
+    }
     const size = this.#heap.length;
     if (size > 64 && size > 2 * this.queued) {
       this.#heap.init(this.#heap.heapArray.filter((j) => j.inQueue));

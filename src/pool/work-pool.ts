@@ -14,7 +14,7 @@ import {
   type Task,
 } from './job.js';
 import { normalizeOptions, type NormalizedOptions, type WorkPoolOptions } from './options.js';
-import { backoffDelay, normalizeRetry } from './retry.js';
+import { backoffDelay, normalizeRetry, type NormalizedRetry } from './retry.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
 import { WorkerRunner } from './worker-runner.js';
 import {
@@ -63,6 +63,18 @@ export interface CloseOptions {
 }
 
 type State = 'open' | 'closing' | 'closed';
+
+/** A validated submission, ready to admit. */
+interface Submission {
+  readonly queue: TypeQueue;
+  readonly task: Task<unknown>;
+  readonly priority: number;
+  readonly key: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly retry: NormalizedRetry | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+}
 
 /** Input of a worker-type job: structured-cloneable data (checked, and copied, at submit). */
 export type WorkerInput = string | number | boolean | null | bigint | object;
@@ -150,43 +162,59 @@ export class WorkPool<Type extends string = string> {
   /** Queues `input` for a worker type (its module's function runs in a thread). */
   submit<R = unknown>(type: Type, input: WorkerInput, options?: JobOptions): Job<R>;
   submit<R>(type: Type, work: Task<R> | WorkerInput, options: JobOptions = {}): Job<R> {
+    return this.#admit(this.#prepare(type, work, options)) as Job<R>;
+  }
+
+  /** Validates a submission once, before anything changes (and before `run` waits). */
+  #prepare(type: string, work: unknown, options: JobOptions): Submission {
     const queue = this.#queueOf(type);
     const task = this.#taskFor(queue, work);
-    const o = options as Record<string, unknown>;
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`options must be an object, got ${String(options)}`);
     }
-    const priority = o.priority === undefined ? 0 : finite('priority', o.priority);
-    const key = optionalName('key', o.key);
-    const timeoutMs = o.timeoutMs === undefined ? undefined : integer('timeoutMs', o.timeoutMs, 1);
-    const retry = normalizeRetry(o.retry);
-    const signal = optionalSignal('signal', o.signal);
-    const meta =
-      o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>);
-    if (this.#state !== 'open')
-      throw new ClosedError(`WorkPool is ${this.#state}; cannot submit a ${type} job`);
-    if (key !== undefined) {
-      const existing = this.#keys.get(key);
-      if (existing) return existing as Job<R>;
+    const o = options as Record<string, unknown>;
+    return {
+      queue,
+      task,
+      priority: o.priority === undefined ? 0 : finite('priority', o.priority),
+      key: optionalName('key', o.key),
+      timeoutMs: o.timeoutMs === undefined ? undefined : integer('timeoutMs', o.timeoutMs, 1),
+      retry: normalizeRetry(o.retry),
+      signal: optionalSignal('signal', o.signal),
+      meta:
+        o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>),
+    };
+  }
+
+  #admit(s: Submission): Job<unknown> {
+    const { queue, key, signal } = s;
+    if (this.#state !== 'open') {
+      throw new ClosedError(`WorkPool is ${this.#state}; cannot submit a ${queue.name} job`);
     }
     throwIfAborted(signal);
+    // Keys are scoped to their type: the same URL may be fetched and embedded at once.
+    const keyId = key === undefined ? undefined : `${queue.name}\u0000${key}`;
+    if (keyId !== undefined) {
+      const existing = this.#keys.get(keyId);
+      if (existing) return existing;
+    }
     const now = Date.now();
     const aging = this.#o.aging;
     const record: JobRecord = {
       id: `job-${++this.#ids}`,
       typeIndex: this.#queues.indexOf(queue),
-      type,
-      priority,
+      type: queue.name,
+      priority: s.priority,
       // Aging raises every queued job's effective priority at the same rate, so the order
       // between two jobs depends only on priority − queuedAt·by/everyMs: a time-invariant
       // rank that a heap can keep ordered without re-sorting as time passes.
-      rank: aging ? priority - ((now - this.#t0) * aging.by) / aging.everyMs : priority,
+      rank: aging ? s.priority - ((now - this.#t0) * aging.by) / aging.everyMs : s.priority,
       seq: ++this.#seq,
-      key,
-      task: task,
-      timeoutMs,
-      retry,
-      meta,
+      key: keyId,
+      task: s.task,
+      timeoutMs: s.timeoutMs,
+      retry: s.retry,
+      meta: s.meta,
       queuedAt: now,
       status: 'queued',
       inQueue: false,
@@ -210,12 +238,22 @@ export class WorkPool<Type extends string = string> {
       settle: undefined,
       resultPromise: undefined,
     };
-    this.#makeRoom(record);
-    const job = new Job<R>(record, this.#cancelJob, jobView);
-    if (key !== undefined) this.#keys.set(key, job);
+    const victim = this.#victimFor(record);
+    const job = new Job<unknown>(record, this.#cancelJob, jobView);
+    if (keyId !== undefined) this.#keys.set(keyId, job);
     record.detachSignal = onAbort(signal, () => this.#cancel(record, signal?.reason));
     this.#enqueue(queue, record);
-    this.#publish('job.queued', record);
+    // Evicted only once the newcomer is queued, so the pool never looks idle in between.
+    if (victim !== undefined) {
+      this.#unqueue(victim);
+      this.#finish(
+        victim,
+        'cancelled',
+        new QueueFullError(
+          `Job ${victim.id} was evicted from the full queue by a higher-priority job`,
+        ),
+      );
+    }
     this.#dispatch();
     return job;
   }
@@ -226,12 +264,12 @@ export class WorkPool<Type extends string = string> {
    * while waiting for room, or with `ClosedError` if the pool closes meanwhile.
    */
   async run<R>(type: Type, task: Task<R>, options: JobOptions = {}): Promise<R> {
-    const signal = optionalSignal('signal', options.signal);
+    const submission = this.#prepare(type, task, options);
     while (this.#state === 'open' && this.#queued >= this.#o.capacity) {
-      throwIfAborted(signal);
-      await this.#roomWaiters.park(undefined, signal);
+      throwIfAborted(submission.signal);
+      await this.#roomWaiters.park(undefined, submission.signal);
     }
-    return this.submit(type, task, options).result;
+    return (this.#admit(submission) as Job<R>).result;
   }
 
   /** Resolves when nothing is queued, running or retrying (at once if so now). */
@@ -247,9 +285,13 @@ export class WorkPool<Type extends string = string> {
    */
   snapshot(options: SnapshotOptions = {}): PoolSnapshot {
     const limit = integer('limit', options.limit ?? 100, 0);
-    const types: Record<string, { running: number; queued: number; limit: number }> = {};
-    for (const q of this.#queues)
-      types[q.name] = { running: q.running, queued: q.queued, limit: q.concurrency };
+    // fromEntries defines own properties, so even a type named "__proto__" is listed.
+    const types = Object.fromEntries(
+      this.#queues.map((q) => [
+        q.name,
+        { running: q.running, queued: q.queued, limit: q.concurrency },
+      ]),
+    );
     const retrying: JobView[] = [];
     for (const job of this.#retryingJobs) {
       if (retrying.length >= limit) break;
@@ -349,8 +391,12 @@ export class WorkPool<Type extends string = string> {
     return queue as TypeQueue;
   }
 
-  #makeRoom(incoming: JobRecord): void {
-    if (this.#queued < this.#o.capacity) return;
+  /**
+   * Room for `incoming`: nothing to do below capacity; otherwise the lowest-ranked queued
+   * job to evict (`'drop-lowest'`), or QueueFullError.
+   */
+  #victimFor(incoming: JobRecord): JobRecord | undefined {
+    if (this.#queued < this.#o.capacity) return undefined;
     const lowest = this.#lowest;
     if (lowest === undefined) {
       throw new QueueFullError(
@@ -368,27 +414,33 @@ export class WorkPool<Type extends string = string> {
       );
     }
     lowest.pop();
-    this.#unqueue(victim);
-    this.#finish(
-      victim,
-      'cancelled',
-      new QueueFullError(
-        `Job ${victim.id} was evicted from the full queue by a higher-priority job`,
-      ),
-    );
+    return victim;
   }
 
   #enqueue(queue: TypeQueue, job: JobRecord): void {
     job.status = 'queued';
     queue.push(job);
     this.#queued++;
-    this.#lowest?.push(job);
+    this.#publish('job.queued', job);
+    const lowest = this.#lowest;
+    if (lowest === undefined) return;
+    lowest.push(job);
+    // Entries of started or cancelled jobs stay until popped; rebuild before they pile up.
+    if (lowest.length > 64 && lowest.length > 2 * this.#queued) {
+      lowest.init([...new Set(lowest.heapArray.filter((j) => j.inQueue))]);
+    }
   }
 
   /** Takes a job out of its queue (cancel or eviction) and lets a `run` waiter in. */
   #unqueue(job: JobRecord): void {
     (this.#queues[job.typeIndex] as TypeQueue).remove(job);
-    this.#queued--;
+    this.#dequeued();
+  }
+
+  /** Bookkeeping after a job leaves the queue (started, cancelled or evicted). */
+  #dequeued(): void {
+    // With nothing queued, every eviction-index entry is dead: drop them all at once.
+    if (--this.#queued === 0) this.#lowest?.clear();
     this.#wakeRoomWaiter();
   }
 
@@ -436,8 +488,7 @@ export class WorkPool<Type extends string = string> {
           }
           if (best === undefined || bestJob === undefined) break;
           best.take();
-          this.#queued--;
-          this.#wakeRoomWaiter();
+          this.#dequeued();
           this.#start(best, bestJob, now);
         }
         this.#armRateTimer(opensAt);
@@ -452,6 +503,8 @@ export class WorkPool<Type extends string = string> {
     job.attempt++;
     job.startedAt = now;
     job.stalled = false;
+    job.progress = 0;
+    job.note = undefined;
     queue.running++;
     queue.recordStart(now);
     this.#running++;
@@ -547,8 +600,18 @@ export class WorkPool<Type extends string = string> {
       // A task that honours its timeout usually rejects with an abort error: it is the timeout.
       const error = timedOut && isAbortError(value) ? timeoutError : normalizeError(job, value);
       const retry = job.retry;
-      if (retry !== undefined && attempt < retry.attempts && !isAbortError(error)) {
-        this.#scheduleRetry(job, error, backoffDelay(retry, attempt, this.#o.random));
+      // While closing without drain nothing more may start, so nothing is retried.
+      const retrying = this.#state === 'open' || this.#drain;
+      if (retrying && retry !== undefined && attempt < retry.attempts && !isAbortError(error)) {
+        let delayMs: number;
+        try {
+          delayMs = backoffDelay(retry, attempt, this.#o.random);
+        } catch (randomError) {
+          this.#finish(job, 'failed', randomError);
+          this.#dispatch();
+          return;
+        }
+        this.#scheduleRetry(job, error, delayMs);
       } else {
         this.#finish(job, 'failed', error);
       }
@@ -621,15 +684,21 @@ export class WorkPool<Type extends string = string> {
       new AbortError(`Job ${job.id} ignored its abort and was abandoned at close`, {
         cause: reason,
       }),
+      true,
     );
   }
 
-  #finish(job: JobRecord, status: 'succeeded' | 'failed' | 'cancelled', value: unknown): void {
+  #finish(
+    job: JobRecord,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    value: unknown,
+    abandoned = false,
+  ): void {
     job.status = status;
     job.finishedAt = Date.now();
     job.error = status === 'succeeded' ? undefined : errorView(value);
     this.#totals[status]++;
-    if (this.#state !== 'open') {
+    if (this.#state !== 'open' && !abandoned) {
       if (status === 'cancelled') this.#closeStats.cancelled++;
       else this.#closeStats.completed++;
     }
