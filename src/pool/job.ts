@@ -69,6 +69,17 @@ export interface JobView {
 }
 
 /**
+ * The running attempt's abort: applied to the task's signal at once if the task has read
+ * it, otherwise when it first does.
+ * @internal
+ */
+export interface AttemptControl {
+  readonly aborted: boolean;
+  readonly abortReason: unknown;
+  abort(reason: unknown): void;
+}
+
+/**
  * The pool's own record of a job. Only the pool writes it; everyone else reads
  * {@link JobView} copies.
  * @internal
@@ -82,7 +93,8 @@ export interface JobRecord {
   readonly rank: number;
   readonly seq: number;
   readonly key: string | undefined;
-  readonly task: Task<unknown>;
+  /** Replaced by a stub when the job finishes, so its closure can be collected. */
+  task: Task<unknown>;
   readonly timeoutMs: number | undefined;
   readonly retry: NormalizedRetry | undefined;
   readonly meta: Readonly<Record<string, unknown>> | undefined;
@@ -100,8 +112,8 @@ export interface JobRecord {
   /** Set once cancellation is requested; the outcome is then 'cancelled'. */
   cancelReason: unknown;
   cancelRequested: boolean;
-  /** The running attempt's controller. */
-  controller: AbortController | undefined;
+  /** The running attempt's control (its abort); undefined between attempts. */
+  context: AttemptControl | undefined;
   /** Timers: the attempt timeout, the backoff wait, the stall report, progress coalescing. */
   timeout: ReturnType<typeof setTimeout> | undefined;
   backoff: ReturnType<typeof setTimeout> | undefined;
@@ -113,7 +125,8 @@ export interface JobRecord {
     | { readonly ok: true; readonly value: unknown }
     | { readonly ok: false; readonly error: unknown }
     | undefined;
-  settle: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
   resultPromise: Promise<unknown> | undefined;
 }
 
@@ -161,16 +174,17 @@ export class Job<R = unknown> {
     const record = this.#record;
     if (record.resultPromise === undefined) {
       const outcome = record.outcome;
-      if (outcome !== undefined) {
-        record.resultPromise = outcome.ok
-          ? Promise.resolve(outcome.value)
-          : Promise.reject(outcome.error);
-      } else {
+      if (outcome === undefined) {
         record.resultPromise = new Promise((resolve, reject) => {
-          record.settle = { resolve, reject };
+          record.resolve = resolve;
+          record.reject = reject;
         });
+      } else if (outcome.ok) {
+        record.resultPromise = Promise.resolve(outcome.value);
+      } else {
+        record.resultPromise = Promise.reject(outcome.error);
+        record.resultPromise.catch(noop); // see the getter's note on unhandled rejections
       }
-      record.resultPromise.catch(noop);
     }
     return record.resultPromise as Promise<R>;
   }

@@ -15,6 +15,8 @@ export function byDispatchOrder(a: JobRecord, b: JobRecord): number {
  */
 export class TypeQueue {
   readonly name: string;
+  /** Position among the pool's types. */
+  readonly index: number;
   readonly concurrency: number;
   readonly config: NormalizedType;
   running = 0;
@@ -24,8 +26,9 @@ export class TypeQueue {
   /** Start times of the last `rate.limit` starts. */
   readonly #starts: RingBuffer<number> | undefined;
 
-  constructor(config: NormalizedType) {
+  constructor(config: NormalizedType, index: number) {
     this.config = config;
+    this.index = index;
     this.name = config.name;
     this.concurrency = config.concurrency;
     this.#starts = config.rate ? new RingBuffer<number>(config.rate.limit) : undefined;

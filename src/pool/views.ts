@@ -3,9 +3,9 @@ import { WorkbusError } from '../errors.js';
 import type { ErrorView, JobRecord, JobStatus, JobView } from './job.js';
 import { byDispatchOrder, type TypeQueue } from './type-queue.js';
 
-/** A frozen copy of a job record. */
-export function jobView(job: JobRecord): JobView {
-  return Object.freeze({
+/** A copy of a job record; frozen unless the caller freezes it later (a snapshot does). */
+export function jobView(job: JobRecord, freeze = true): JobView {
+  const view: JobView = {
     id: job.id,
     type: job.type,
     status: job.status,
@@ -20,7 +20,8 @@ export function jobView(job: JobRecord): JobView {
     stalled: job.stalled,
     error: job.error,
     meta: job.meta,
-  });
+  };
+  return freeze ? Object.freeze(view) : view;
 }
 
 /** An error as plain data (name, message, code). */

@@ -12,6 +12,8 @@ import {
   type JobStatus,
   type JobView,
   type Task,
+  type TaskContext,
+  type AttemptControl,
 } from './job.js';
 import { normalizeOptions, type NormalizedOptions, type WorkPoolOptions } from './options.js';
 import { backoffDelay, normalizeRetry, type NormalizedRetry } from './retry.js';
@@ -106,6 +108,7 @@ export class WorkPool<Type extends string = string> {
   readonly #runningJobs = new Set<JobRecord>();
   readonly #retryingJobs = new Set<JobRecord>();
   readonly #keys = new Map<string, Job<unknown>>();
+  /** Views of finished jobs, frozen by the snapshot that first hands them out. */
   readonly #history: RingBuffer<JobView> | undefined;
   /** Lowest-ranked queued jobs first, for `'drop-lowest'` (lazy deletion, like the type queues). */
   readonly #lowest: Heap<JobRecord> | undefined;
@@ -126,7 +129,7 @@ export class WorkPool<Type extends string = string> {
    */
   constructor(options: WorkPoolOptions<Type>) {
     this.#o = normalizeOptions(options);
-    this.#queues = this.#o.types.map((t) => new TypeQueue(t));
+    this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i));
     for (const q of this.#queues) this.#byName.set(q.name, q);
     this.#typeNames = this.#queues.map((q) => q.name);
     for (const t of this.#o.types) {
@@ -202,7 +205,7 @@ export class WorkPool<Type extends string = string> {
     const aging = this.#o.aging;
     const record: JobRecord = {
       id: `job-${++this.#ids}`,
-      typeIndex: this.#queues.indexOf(queue),
+      typeIndex: queue.index,
       type: queue.name,
       priority: s.priority,
       // Aging raises every queued job's effective priority at the same rate, so the order
@@ -227,7 +230,7 @@ export class WorkPool<Type extends string = string> {
       error: undefined,
       cancelReason: undefined,
       cancelRequested: false,
-      controller: undefined,
+      context: undefined,
       timeout: undefined,
       backoff: undefined,
       stallTimer: undefined,
@@ -235,13 +238,15 @@ export class WorkPool<Type extends string = string> {
       progressDirty: false,
       detachSignal: noop,
       outcome: undefined,
-      settle: undefined,
+      resolve: undefined,
+      reject: undefined,
       resultPromise: undefined,
     };
     const victim = this.#victimFor(record);
     const job = new Job<unknown>(record, this.#cancelJob, jobView);
     if (keyId !== undefined) this.#keys.set(keyId, job);
-    record.detachSignal = onAbort(signal, () => this.#cancel(record, signal?.reason));
+    if (signal !== undefined)
+      record.detachSignal = onAbort(signal, () => this.#cancel(record, signal.reason));
     this.#enqueue(queue, record);
     // Evicted only once the newcomer is queued, so the pool never looks idle in between.
     if (victim !== undefined) {
@@ -307,8 +312,8 @@ export class WorkPool<Type extends string = string> {
         ...this.#totals,
       },
       types,
-      queued: queuedInOrder(this.#queues, limit).map(jobView),
-      running: [...this.#runningJobs].map(jobView),
+      queued: queuedInOrder(this.#queues, limit).map((job) => jobView(job)),
+      running: [...this.#runningJobs].map((job) => jobView(job)),
       retrying,
       history: this.#history?.toArray() ?? [],
     });
@@ -509,13 +514,11 @@ export class WorkPool<Type extends string = string> {
     queue.recordStart(now);
     this.#running++;
     this.#runningJobs.add(job);
-    const controller = new AbortController();
-    job.controller = controller;
     if (job.timeoutMs !== undefined) {
       const timeoutMs = job.timeoutMs;
       job.timeout = setTimeout(() => {
         job.timeout = undefined;
-        controller.abort(
+        job.context?.abort(
           new TimeoutError(`Job ${job.id} attempt ${job.attempt} timed out after ${timeoutMs} ms`, {
             timeoutMs,
           }),
@@ -532,13 +535,8 @@ export class WorkPool<Type extends string = string> {
     }
     this.#publish('job.started', job);
     const attempt = job.attempt;
-    const context = {
-      signal: controller.signal,
-      id: job.id,
-      attempt,
-      progress: (fraction: number, note?: string): void =>
-        this.#progress(job, attempt, fraction, note),
-    };
+    const context = new AttemptContext(job, attempt, this.#onProgress);
+    job.context = context;
     let outcome: Promise<unknown>;
     try {
       outcome = Promise.resolve(job.task(context));
@@ -550,6 +548,9 @@ export class WorkPool<Type extends string = string> {
       (error: unknown) => this.#attemptEnded(job, attempt, false, error),
     );
   }
+
+  readonly #onProgress = (job: JobRecord, attempt: number, fraction: number, note?: string): void =>
+    this.#progress(job, attempt, fraction, note);
 
   #progress(job: JobRecord, attempt: number, fraction: number, note: string | undefined): void {
     if (job.status !== 'running' || job.attempt !== attempt) return;
@@ -589,8 +590,9 @@ export class WorkPool<Type extends string = string> {
       job.progressDirty = false;
       this.#publish('job.progress', job);
     }
-    const timedOut = job.controller?.signal.reason instanceof TimeoutError;
-    const timeoutError = job.controller?.signal.reason as TimeoutError | undefined;
+    const reason = job.context?.abortReason;
+    const timeoutError = reason instanceof TimeoutError ? reason : undefined;
+    const timedOut = timeoutError !== undefined;
     this.#release(job);
     if (job.cancelRequested) {
       this.#finish(job, 'cancelled', cancelError(job));
@@ -627,7 +629,7 @@ export class WorkPool<Type extends string = string> {
     clearTimeout(job.timeout);
     clearTimeout(job.stallTimer);
     job.timeout = job.stallTimer = undefined;
-    job.controller = undefined;
+    job.context = undefined;
   }
 
   #scheduleRetry(job: JobRecord, error: unknown, delayMs: number): void {
@@ -661,7 +663,7 @@ export class WorkPool<Type extends string = string> {
         this.#finish(job, 'cancelled', cancelError(job));
         break;
       case 'running':
-        job.controller?.abort(reason);
+        job.context?.abort(reason);
         break;
     }
   }
@@ -707,15 +709,19 @@ export class WorkPool<Type extends string = string> {
     clearTimeout(job.progressTimer);
     job.progressTimer = undefined;
     if (job.key !== undefined && this.#keys.get(job.key)?.id === job.id) this.#keys.delete(job.key);
-    const view = jobView(job);
-    this.#history?.push(view);
-    job.outcome = status === 'succeeded' ? { ok: true, value } : { ok: false, error: value };
-    if (job.settle !== undefined) {
-      if (status === 'succeeded') job.settle.resolve(value);
-      else job.settle.reject(value);
-      job.settle = undefined;
+    // The history keeps a copy, not the record: no task closure or result stays reachable.
+    this.#history?.push(jobView(job, false));
+    job.task = finishedTask;
+    if (job.resultPromise === undefined) {
+      job.outcome = status === 'succeeded' ? { ok: true, value } : { ok: false, error: value };
+    } else if (status === 'succeeded') {
+      job.resolve?.(value);
+    } else {
+      job.resultPromise.catch(noop); // failures are visible in events and history
+      job.reject?.(value);
     }
-    this.#emit('job.finished', view);
+    job.resolve = job.reject = undefined;
+    this.#publish('job.finished', job);
     if (this.#isIdle()) this.#becameIdle();
   }
 
@@ -763,7 +769,7 @@ export class WorkPool<Type extends string = string> {
   }
 
   #publish(
-    topic: 'job.queued' | 'job.started' | 'job.progress' | 'job.stalled',
+    topic: 'job.queued' | 'job.started' | 'job.progress' | 'job.stalled' | 'job.finished',
     job: JobRecord,
   ): void {
     if (this.#o.bus !== undefined) this.#emit(topic, jobView(job));
@@ -777,6 +783,56 @@ export class WorkPool<Type extends string = string> {
     } catch {
       // A closed or broken bus must not break the pool: events are observations.
     }
+  }
+}
+
+/** What a finished record holds instead of its task, so the task's closure can be collected. */
+function finishedTask(): never {
+  throw new Error('a finished job has no task');
+}
+
+/**
+ * What a task receives, and the control of its attempt. A class rather than a literal so
+ * a start allocates one small object, and an AbortController only if the task reads
+ * `signal` (an abort that comes first is kept and applied when it does).
+ */
+class AttemptContext implements TaskContext, AttemptControl {
+  readonly id: string;
+  readonly attempt: number;
+  aborted = false;
+  abortReason: unknown = undefined;
+  readonly #job: JobRecord;
+  readonly #onProgress: (job: JobRecord, attempt: number, fraction: number, note?: string) => void;
+  #controller: AbortController | undefined;
+
+  constructor(
+    job: JobRecord,
+    attempt: number,
+    onProgress: (job: JobRecord, attempt: number, fraction: number, note?: string) => void,
+  ) {
+    this.id = job.id;
+    this.attempt = attempt;
+    this.#job = job;
+    this.#onProgress = onProgress;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  progress(fraction: number, note?: string): void {
+    this.#onProgress(this.#job, this.attempt, fraction, note);
   }
 }
 
