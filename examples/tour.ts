@@ -13,6 +13,7 @@ import {
   Semaphore,
   SingleFlight,
   TimeoutError,
+  WorkPool,
   isAbortError,
   sleep,
 } from 'workbus';
@@ -86,6 +87,31 @@ export async function tour(log: (line: string) => void = console.log): Promise<v
     log(`${seq} ${topic}: ${payload.newItems} new`);
   log(`updates ended: ${updates.closedReason ?? 'open'}`); // bus-closed
   stopLogging();
+  // --- end
+
+  // --- pool
+  const pool = new WorkPool({
+    concurrency: 4,
+    types: {
+      fetch: { concurrency: 3 },
+      embed: { concurrency: 1, rate: { limit: 5, intervalMs: 1000 } }, // a singleton model server
+    },
+    queue: { capacity: 1_000, whenFull: 'reject' },
+  });
+  const feed = pool.submit('fetch', ({ signal }) => download('feed-2', signal), {
+    priority: 5,
+    key: 'https://example.org/feed.xml', // a second submit with this key joins this job
+    timeoutMs: 5_000,
+    retry: { attempts: 3, baseMs: 200 },
+  });
+  const vector = await pool.run('embed', ({ progress }) => {
+    progress(0.5, 'tokenised');
+    return [0.1, 0.2];
+  }); // run() waits for queue room, then for the result
+  log(`${await feed.result}, ${vector.length} dims, ${JSON.stringify(pool.snapshot().counts)}`);
+  // feed-2#2, 2 dims, {"queued":0,"running":0,"retrying":0,"succeeded":2,"failed":0,"cancelled":0}
+  log(`closed: ${JSON.stringify(await pool.close({ graceMs: 1_000 }))}`);
+  // closed: {"completed":0,"cancelled":0,"abandoned":[]}
   // --- end
 
   // --- history

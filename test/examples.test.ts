@@ -28,7 +28,7 @@ describe('README', () => {
       .filter((f) => f.endsWith('.ts'))
       .map((f) => normalise(read(`examples/${f}`)));
     const blocks = [...read('README.md').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-    expect(blocks.length).toBeGreaterThanOrEqual(7);
+    expect(blocks.length).toBeGreaterThanOrEqual(8);
     for (const block of blocks) {
       expect(
         examples.some((source) => source.includes(normalise(block))),
@@ -51,6 +51,10 @@ describe('examples', () => {
     expect(lines).toContain('notice: refreshed');
     expect(lines).toContain('1 feed.updated: 3 new');
     expect(lines).toContain('updates ended: bus-closed');
+    expect(lines).toContain(
+      'feed-2#2, 2 dims, {"queued":0,"running":0,"retrying":0,"succeeded":2,"failed":0,"cancelled":0}',
+    );
+    expect(lines).toContain('closed: {"completed":0,"cancelled":0,"abandoned":[]}');
     expect(lines.at(-1)).toMatch(/one shared download$/);
   });
 

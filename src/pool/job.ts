@@ -37,7 +37,7 @@ export interface TaskContext {
   /** 1 for the first attempt. */
   readonly attempt: number;
   /** Reports progress in [0, 1] with an optional note; events are coalesced. */
-  progress(fraction: number, note?: string): void;
+  readonly progress: (fraction: number, note?: string) => void;
 }
 
 /** A unit of work run in the pool's thread. */

@@ -804,6 +804,7 @@ class AttemptContext implements TaskContext, AttemptControl {
   readonly #job: JobRecord;
   readonly #onProgress: (job: JobRecord, attempt: number, fraction: number, note?: string) => void;
   #controller: AbortController | undefined;
+  #progress: ((fraction: number, note?: string) => void) | undefined;
 
   constructor(
     job: JobRecord,
@@ -831,8 +832,11 @@ class AttemptContext implements TaskContext, AttemptControl {
     this.#controller?.abort(reason);
   }
 
-  progress(fraction: number, note?: string): void {
-    this.#onProgress(this.#job, this.attempt, fraction, note);
+  /** Bound on first access, so `({ progress }) => …` destructuring works. */
+  get progress(): (fraction: number, note?: string) => void {
+    this.#progress ??= (fraction, note) =>
+      this.#onProgress(this.#job, this.attempt, fraction, note);
+    return this.#progress;
   }
 }
 

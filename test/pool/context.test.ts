@@ -201,3 +201,15 @@ describe('WorkPool task context', () => {
     await pool.close();
   });
 });
+
+describe('task context destructuring', () => {
+  it('works for signal, id, attempt and progress', async () => {
+    const pool = new WorkPool({ concurrency: 1, types: { work: { concurrency: 1 } } });
+    const job = pool.submit('work', ({ signal, id, attempt, progress }) => {
+      progress(0.5, 'half');
+      return `${id}:${attempt}:${String(signal.aborted)}`;
+    });
+    await expect(job.result).resolves.toBe(`${job.id}:1:false`);
+    await pool.close();
+  });
+});
