@@ -19,7 +19,7 @@ export interface AbortOptions {
  * False for {@link TimeoutError}.
  */
 export function isAbortError(error: unknown): boolean {
-  return isAbortLike(error);
+  return error instanceof AbortError || isAbortLike(error);
 }
 
 function isTimeoutReason(reason: unknown): boolean {

@@ -14,7 +14,8 @@ export type WorkbusErrorCode =
   | 'SUBSCRIBER_LIMIT'
   | 'TASK_FAILED'
   | 'LOCK_ORDER'
-  | 'LOCK_HELD_WHILE_WAITING';
+  | 'LOCK_HELD_WHILE_WAITING'
+  | 'LIFECYCLE';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -118,5 +119,15 @@ export class LockHeldWhileWaitingError extends WorkbusError {
       options,
     );
     this.held = Object.freeze([...held]);
+  }
+}
+
+/**
+ * An app's components cannot be started: an unknown dependency, a dependency cycle
+ * (named in the message), or a component whose `start` failed (its error is the `cause`).
+ */
+export class LifecycleError extends WorkbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('LIFECYCLE', message, options);
   }
 }

@@ -8,6 +8,7 @@ export {
   TaskError,
   LockOrderError,
   LockHeldWhileWaitingError,
+  LifecycleError,
   type WorkbusErrorCode,
   type LockOrderEdge,
 } from './errors.js';
@@ -76,3 +77,13 @@ export type {
   WorkPoolOptions,
 } from './pool/options.js';
 export type { CloseReport, PoolEvents, PoolEventSink } from './pool/events.js';
+export {
+  Lifecycle,
+  type AddOptions,
+  type Component,
+  type ComponentStopReport,
+  type LifecycleOptions,
+  type StartContext,
+  type StopContext,
+  type StopReport,
+} from './lifecycle/lifecycle.js';

@@ -73,3 +73,12 @@ describe('errors', () => {
     expect(new TimeoutError('slow', { timeoutMs: 50 }).timeoutMs).toBe(50);
   });
 });
+
+describe('isAbortError and subclasses', () => {
+  it('is true for a subclass of AbortError, whose name differs', () => {
+    class ShutdownAbort extends AbortError {}
+    const error = new ShutdownAbort();
+    expect(error.name).toBe('ShutdownAbort');
+    expect(isAbortError(error)).toBe(true);
+  });
+});

@@ -218,6 +218,11 @@ export class EventBus<Events extends object> {
     for (const port of ports) port.end('bus-closed');
   }
 
+  /** Lifecycle component stop: `close()` (subscriptions drain, then end). */
+  stop(): void {
+    this.close();
+  }
+
   #dispatch(envelope: Envelope): void {
     this.#emitter.emit(envelope.topic, envelope);
     this.#emitter.emit(ANY, envelope);

@@ -339,6 +339,15 @@ export class WorkPool<Type extends string = string> {
     return this.#closing;
   }
 
+  /**
+   * Lifecycle component stop: closes with `drain` (work queued by components that stopped
+   * earlier still runs) and a grace that ends at `deadline`.
+   */
+  stop(context: { readonly deadline?: number | undefined } = {}): Promise<CloseReport> {
+    const deadline = context.deadline ?? Date.now() + 10_000;
+    return this.close({ graceMs: Math.max(0, Math.floor(deadline - Date.now())), drain: true });
+  }
+
   async #close(graceMs: number, drain: boolean): Promise<CloseReport> {
     this.#state = 'closing';
     this.#drain = drain;
@@ -637,7 +646,7 @@ export class WorkPool<Type extends string = string> {
     job.error = errorView(error);
     this.#retryingJobs.add(job);
     if (this.#o.bus !== undefined) {
-      this.#emit('job.retrying', { ...jobView(job), delayMs, lastError: job.error });
+      this.#emit('job.retrying', Object.freeze({ ...jobView(job), delayMs, lastError: job.error }));
     }
     job.backoff = setTimeout(() => {
       job.backoff = undefined;
@@ -677,8 +686,11 @@ export class WorkPool<Type extends string = string> {
   }
 
   #abandon(job: JobRecord, reason: unknown): void {
-    job.cancelRequested = true;
-    job.cancelReason = reason;
+    if (!job.cancelRequested) {
+      job.cancelRequested = true;
+      job.cancelReason = reason;
+    }
+    reason = job.cancelReason; // a user's earlier cancel keeps its reason
     this.#release(job);
     this.#finish(
       job,
@@ -733,7 +745,7 @@ export class WorkPool<Type extends string = string> {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
-    this.#emit('pool.idle', { at: Date.now() });
+    this.#emit('pool.idle', Object.freeze({ at: Date.now() }));
   }
 
   /** Resolves true when idle within `ms`, false otherwise; leaves no timer behind. */

@@ -354,3 +354,18 @@ describe('WorkPool close', () => {
     await pool.close();
   });
 });
+
+describe('WorkPool close abandoning a job the user had cancelled', () => {
+  it("keeps the user's cancel reason as the cause", async () => {
+    vi.useFakeTimers();
+    const pool = newPool({ abortGraceMs: 10 });
+    const job = pool.submit('work', () => new Promise<never>(() => {})); // ignores its abort
+    await flush();
+    job.cancel('user gave up');
+    const closing = pool.close({ graceMs: 5 });
+    await vi.advanceTimersByTimeAsync(20);
+    const report = await closing;
+    expect(report.abandoned).toEqual([job.id]);
+    expect(((await rejectionOf(job.result)) as Error).cause).toBe('user gave up');
+  });
+});

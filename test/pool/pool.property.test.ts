@@ -243,6 +243,8 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
   const noRetry = sc.jobs.map((): boolean[] => []);
   /** Per job, per attempt: whether its signal had timed out when the task settled. */
   const timedOut = sc.jobs.map((): boolean[] => []);
+  /** Per job: its last attempt's context. */
+  const lastContext: (TaskContext | undefined)[] = sc.jobs.map(() => undefined);
   const taskEnds: Promise<void>[] = [];
 
   let closeCalled = false;
@@ -398,6 +400,7 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
       const spec = sc.jobs[index] as JobSpec;
       const attempt = (attempts[index] ?? 0) + 1;
       attempts[index] = attempt;
+      lastContext[index] = ctx;
       executing++;
       executingByType[spec.type] = (executingByType[spec.type] ?? 0) + 1;
       guard(`start of job ${index} attempt ${attempt}`, () => {
@@ -582,6 +585,8 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
     const t = byId.get(id);
     expect(t?.closeFoundUnfinished).toBe(true);
     expect(t?.job.status).toBe('cancelled');
+    // Abandoned only after its abort: the running attempt's signal was aborted first.
+    expect(lastContext[t?.index ?? -1]?.signal.aborted, `${id} abandoned unaborted`).toBe(true);
   }
 
   for (const t of tracked) {

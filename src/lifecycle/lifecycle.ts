@@ -1,0 +1,283 @@
+import { LifecycleError } from '../errors.js';
+import { integer, optionalName } from '../validate.js';
+import { dependencyLevels } from './graph.js';
+
+/** What a component's `start` receives. */
+export interface StartContext {
+  /** Aborts if the app is stopped while starting. */
+  readonly signal: AbortSignal;
+}
+
+/** What a component's `stop` receives. */
+export interface StopContext {
+  /** Aborts when the component's grace is over: finish now, drop what is left. */
+  readonly signal: AbortSignal;
+  /** `Date.now()` by which the component should have stopped (when `signal` aborts). */
+  readonly deadline: number;
+}
+
+/**
+ * A part of an app with a start and a stop. `WorkPool`, `EventBus` and the stores fit
+ * as they are.
+ */
+export interface Component {
+  start?(context: StartContext): unknown;
+  stop(context: StopContext): unknown;
+}
+
+/** Options of {@link Lifecycle.add}. */
+export interface AddOptions {
+  /** Components this one uses: they start before it and stop after it. */
+  readonly dependsOn?: readonly string[] | undefined;
+  /** This component's grace at stop, overriding the lifecycle's. */
+  readonly graceMs?: number | undefined;
+}
+
+/** Options of {@link Lifecycle}. */
+export interface LifecycleOptions {
+  /** How long each component may take to stop before its signal aborts. @default 10000 */
+  readonly graceMs?: number | undefined;
+  /**
+   * How long a component may go on after its abort before `stop()` moves on without it
+   * (reported `'timed-out'`). @default 1000
+   */
+  readonly abortGraceMs?: number | undefined;
+}
+
+/** How one component's stop went. */
+export interface ComponentStopReport {
+  readonly name: string;
+  /**
+   * `'stopped'` in its grace; `'aborted'` stopped after its signal aborted; `'failed'`
+   * its stop threw; `'timed-out'` still running past the abort grace (left behind);
+   * `'not-started'` never started, so not stopped.
+   */
+  readonly outcome: 'stopped' | 'aborted' | 'failed' | 'timed-out' | 'not-started';
+  readonly durationMs: number;
+  readonly error?: unknown;
+}
+
+/** What `stop()` resolves: a report per component, in stop order. */
+export interface StopReport {
+  readonly components: readonly ComponentStopReport[];
+  /** True when every started component stopped within its grace. */
+  readonly ok: boolean;
+  /** Every stop failure, when there were any. */
+  readonly error: AggregateError | undefined;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly component: Component;
+  readonly dependsOn: readonly string[];
+  readonly graceMs: number | undefined;
+}
+
+type State = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped';
+
+/**
+ * Starts an app's components in dependency order and stops them in reverse, each with
+ * a grace period — producers before the pool they feed, the pool before the store it
+ * writes. Independent components stop in parallel; a failing or hanging one never stops
+ * the rest.
+ */
+export class Lifecycle {
+  readonly #graceMs: number;
+  readonly #abortGraceMs: number;
+  readonly #entries = new Map<string, Entry>();
+  readonly #started = new Set<string>();
+  #state: State = 'idle';
+  #startAbort: AbortController | undefined;
+  #stopping: Promise<StopReport> | undefined;
+  #removeSignalHandlers: (() => void) | undefined;
+  #reportStopped: (report: StopReport) => void = () => {};
+  /** Resolves with the stop report once `stop()` (called by anyone) has finished. */
+  readonly stopped: Promise<StopReport> = new Promise((resolve) => (this.#reportStopped = resolve));
+
+  /** @throws RangeError naming `graceMs` or `abortGraceMs` when invalid. */
+  constructor(options: LifecycleOptions = {}) {
+    this.#graceMs = integer('graceMs', options.graceMs ?? 10_000, 0);
+    this.#abortGraceMs = integer('abortGraceMs', options.abortGraceMs ?? 1_000, 0);
+  }
+
+  /** `'idle'`, `'starting'`, `'started'`, `'stopping'` or `'stopped'`. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /**
+   * Adds a component. Dependencies are checked at `start()` (so components may be added
+   * in any order).
+   * @throws TypeError for a duplicate or empty name, or a component without `stop`;
+   * LifecycleError once started.
+   */
+  add(name: string, component: Component, options: AddOptions = {}): this {
+    if (this.#state !== 'idle')
+      throw new LifecycleError(`Cannot add "${name}": already ${this.#state}`);
+    optionalName('name', name);
+    if (name === undefined || this.#entries.has(name)) {
+      throw new TypeError(`name must be a new component name, got ${JSON.stringify(name)}`);
+    }
+    if (typeof component !== 'object' || component === null) {
+      throw new TypeError(`component "${name}" must be an object with a stop() method`);
+    }
+    if (typeof component.stop !== 'function') {
+      throw new TypeError(`component "${name}" must have a stop() method`);
+    }
+    if (component.start !== undefined && typeof component.start !== 'function') {
+      throw new TypeError(
+        `component "${name}".start must be a method, got ${typeof component.start}`,
+      );
+    }
+    const dependsOn = [...(options.dependsOn ?? [])];
+    for (const dep of dependsOn) optionalName(`${name}.dependsOn[]`, dep);
+    const graceMs =
+      options.graceMs === undefined ? undefined : integer(`${name}.graceMs`, options.graceMs, 0);
+    this.#entries.set(name, { name, component, dependsOn, graceMs });
+    return this;
+  }
+
+  /**
+   * Starts every component in dependency order, one at a time. If one fails, those
+   * already started are stopped (in reverse) and `start()` rejects with a
+   * LifecycleError whose `cause` is the failure.
+   * @throws LifecycleError for an unknown dependency or a cycle (before starting anything),
+   * or when called twice.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new LifecycleError(`Cannot start: already ${this.#state}`);
+    const order = this.#levels().flat();
+    this.#state = 'starting';
+    const abort = new AbortController();
+    this.#startAbort = abort;
+    for (const name of order) {
+      const entry = this.#entries.get(name) as Entry;
+      try {
+        if (abort.signal.aborted) throw new LifecycleError('stopped while starting');
+        await entry.component.start?.({ signal: abort.signal });
+        this.#started.add(name);
+      } catch (error) {
+        const failure = new LifecycleError(`Starting "${name}" failed`, { cause: error });
+        // stop() may already be running (it aborted this start); otherwise undo what started.
+        await this.stop();
+        throw failure;
+      }
+    }
+    this.#startAbort = undefined;
+    if (this.#state === 'starting') this.#state = 'started';
+  }
+
+  /**
+   * Stops the started components in reverse dependency order; components that do not
+   * depend on each other stop in parallel. Each gets its grace, then its signal aborts,
+   * then `abortGraceMs` more before it is left behind. Failures are collected, never
+   * thrown. Idempotent: a second call returns the same promise.
+   */
+  stop(): Promise<StopReport> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  /**
+   * Stops the app on SIGINT or SIGTERM: the first starts `stop()`; a second, while it
+   * runs, exits at once with code 130. The handlers are removed when the stop finishes.
+   * @returns the stop report's promise: the app can print it, then let the process end.
+   */
+  handleSignals(options: { readonly exit?: (code: number) => void } = {}): Promise<StopReport> {
+    const exit = options.exit ?? ((code: number) => process.exit(code));
+    let received = 0;
+    const onSignal = (): void => {
+      if (++received > 1) {
+        exit(130);
+        return;
+      }
+      void this.stop();
+    };
+    const signals = ['SIGINT', 'SIGTERM'] as const;
+    for (const s of signals) process.on(s, onSignal);
+    this.#removeSignalHandlers = () => {
+      for (const s of signals) process.off(s, onSignal);
+      this.#removeSignalHandlers = undefined;
+    };
+    return this.stopped;
+  }
+
+  async #stop(): Promise<StopReport> {
+    this.#startAbort?.abort(new LifecycleError('stopped while starting'));
+    this.#state = 'stopping';
+    let levels: string[][];
+    try {
+      levels = this.#levels();
+    } catch {
+      levels = [[...this.#entries.keys()]]; // start() refused these, so none started
+    }
+    const reports: ComponentStopReport[] = [];
+    for (const level of levels.reverse()) {
+      const results = await Promise.all(level.map((name) => this.#stopOne(name)));
+      reports.push(...results);
+    }
+    const failures = reports.filter((r) => r.outcome === 'failed').map((r) => r.error);
+    this.#state = 'stopped';
+    this.#removeSignalHandlers?.();
+    const report: StopReport = Object.freeze({
+      components: Object.freeze(reports.map((r) => Object.freeze(r))),
+      ok: reports.every((r) => r.outcome === 'stopped' || r.outcome === 'not-started'),
+      error:
+        failures.length > 0
+          ? new AggregateError(failures, `${failures.length} component(s) failed to stop`)
+          : undefined,
+    });
+    this.#reportStopped(report);
+    return report;
+  }
+
+  async #stopOne(name: string): Promise<ComponentStopReport> {
+    const entry = this.#entries.get(name) as Entry;
+    if (!this.#started.has(name)) return { name, outcome: 'not-started', durationMs: 0 };
+    const begin = Date.now();
+    const graceMs = entry.graceMs ?? this.#graceMs;
+    const abort = new AbortController();
+    let stopping: Promise<unknown>;
+    try {
+      stopping = Promise.resolve(
+        entry.component.stop({ signal: abort.signal, deadline: begin + graceMs }),
+      );
+    } catch (error) {
+      stopping = Promise.reject(error);
+    }
+    const settled = stopping.then(
+      () => ({ ok: true as const }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    let result = await within(settled, graceMs);
+    let outcome: ComponentStopReport['outcome'] = 'stopped';
+    if (result === undefined) {
+      abort.abort(new LifecycleError(`"${name}" did not stop within ${graceMs} ms`));
+      outcome = 'aborted';
+      result = await within(settled, this.#abortGraceMs);
+    }
+    const durationMs = Date.now() - begin;
+    if (result === undefined) return { name, outcome: 'timed-out', durationMs };
+    if (!result.ok) return { name, outcome: 'failed', durationMs, error: result.error };
+    return { name, outcome, durationMs };
+  }
+
+  #levels(): string[][] {
+    const deps = new Map<string, readonly string[]>();
+    for (const [name, entry] of this.#entries) deps.set(name, entry.dependsOn);
+    return dependencyLevels(deps);
+  }
+}
+
+/** `promise`'s value if it settles within `ms`, else undefined; leaves no timer behind. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
