@@ -100,9 +100,13 @@ export class LockOrderError extends WorkbusError {
   /** The cycle, edge by edge, ending where it started. */
   readonly cycle: readonly LockOrderEdge[];
 
-  constructor(cycle: readonly LockOrderEdge[], options?: ErrorOptions) {
+  /** `message` replaces the default "Lock order cycle: a -> b -> a" for rank and re-entry errors. */
+  constructor(
+    cycle: readonly LockOrderEdge[],
+    options?: ErrorOptions & { readonly message?: string },
+  ) {
     const path = cycle.map((e) => e.from).concat(cycle[0]?.from ?? []);
-    super('LOCK_ORDER', `Lock order cycle: ${path.join(' -> ')}`, options);
+    super('LOCK_ORDER', options?.message ?? `Lock order cycle: ${path.join(' -> ')}`, options);
     this.cycle = Object.freeze(cycle.map((e) => Object.freeze({ ...e })));
   }
 }

@@ -23,6 +23,7 @@ export {
   type LinkedSignalOptions,
 } from './abort.js';
 export { Semaphore, type SemaphoreRunOptions } from './sync/semaphore.js';
+export { lockdep } from './sync/lockdep.js';
 export { Mutex } from './sync/mutex.js';
 export { RWLock } from './sync/rwlock.js';
 export { KeyedMutex } from './sync/keyed-mutex.js';

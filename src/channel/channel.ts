@@ -2,6 +2,7 @@ import { abortErrorOf, throwIfAborted, type AbortOptions } from '../abort.js';
 import { ClosedError } from '../errors.js';
 import { RingBuffer } from '../history/ring-buffer.js';
 import { WaitList } from '../internal/wait-list.js';
+import { assertNotHolding } from '../sync/lockdep.js';
 import { callable, integer, oneOf, optionalSignal } from '../validate.js';
 
 /**
@@ -147,6 +148,12 @@ export class Channel<T> implements AsyncIterable<T> {
     }
     const offer = this.#offer(value);
     if (offer !== 'full') return Promise.resolve(offer === 'accepted');
+    try {
+      // Blocking on a full channel while holding a lock deadlocks if its consumer needs the lock.
+      assertNotHolding('a full Channel.send');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#senders.park(value, signal);
   }
 

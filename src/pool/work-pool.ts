@@ -2,6 +2,7 @@ import { Heap } from 'heap-js';
 import { isAbortError, onAbort, throwIfAborted } from '../abort.js';
 import { AbortError, ClosedError, QueueFullError, TaskError, TimeoutError } from '../errors.js';
 import { RingBuffer } from '../history/ring-buffer.js';
+import { assertNotHolding } from '../sync/lockdep.js';
 import { WaitList } from '../internal/wait-list.js';
 import { callable, finite, integer, oneOf, optionalName, optionalSignal } from '../validate.js';
 import type { CloseReport, PoolEvents } from './events.js';
@@ -266,9 +267,12 @@ export class WorkPool<Type extends string = string> {
   /**
    * Waits for queue room (backpressure), submits, and waits for the job's result.
    * @throws as {@link WorkPool.submit}, and rejects with an abort error if `signal` aborts
-   * while waiting for room, or with `ClosedError` if the pool closes meanwhile.
+   * while waiting for room, or with `ClosedError` if the pool closes meanwhile; with
+   * lockdep on, rejects with `LockHeldWhileWaitingError` if called while holding a lock.
    */
   async run<R>(type: Type, task: Task<R>, options: JobOptions = {}): Promise<R> {
+    // Waiting on the pool while holding a lock deadlocks as soon as a job needs that lock.
+    assertNotHolding('WorkPool.run');
     const submission = this.#prepare(type, task, options);
     while (this.#state === 'open' && this.#queued >= this.#o.capacity) {
       throwIfAborted(submission.signal);

@@ -1,8 +1,17 @@
-import { abortErrorOf, throwIfAborted, type AbortOptions } from '../abort.js';
+import { throwIfAborted, type AbortOptions } from '../abort.js';
 import { WaitList } from '../internal/wait-list.js';
 import { optionalSignal } from '../validate.js';
 import { lockIdentity, type LockIdentity, type LockOptions } from './lock-options.js';
+import {
+  acquiredWithoutWait,
+  acquiring,
+  failed,
+  lockdep,
+  tracked,
+  type HeldLock,
+} from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
+import { keepUnlessAborted } from './semaphore.js';
 
 type Mode = 'read' | 'write';
 
@@ -61,12 +70,18 @@ export class RWLock {
 
   /** Takes a read lock if no writer holds or waits for the lock; never waits. */
   tryAcquireRead(): Permit | undefined {
-    return this.#tryTake('read');
+    return this.#tryAcquire('read');
   }
 
   /** Takes the write lock if nobody holds or waits for the lock; never waits. */
   tryAcquireWrite(): Permit | undefined {
-    return this.#tryTake('write');
+    return this.#tryAcquire('write');
+  }
+
+  #tryAcquire(mode: Mode): Permit | undefined {
+    const permit = this.#tryTake(mode);
+    if (permit === undefined || !lockdep.enabled) return permit;
+    return tracked(permit, acquiredWithoutWait(this, this.name, this.rank));
   }
 
   /**
@@ -94,17 +109,28 @@ export class RWLock {
     return await fn();
   }
 
-  async #acquire(mode: Mode, options: AbortOptions): Promise<Permit> {
-    const signal = optionalSignal('options.signal', options.signal);
-    throwIfAborted(signal);
-    const permit = this.#tryTake(mode);
-    if (permit) return permit;
-    const granted = await this.#waiters.park(mode, signal, this.#dispatchAfterAbort);
-    if (signal?.aborted) {
-      granted.release();
-      throw abortErrorOf(signal);
+  #acquire(mode: Mode, options: AbortOptions): Promise<Permit> {
+    let signal: AbortSignal | undefined;
+    let entry: HeldLock | undefined;
+    try {
+      signal = optionalSignal('options.signal', options.signal);
+      throwIfAborted(signal);
+      // Any second hold of one RWLock by one flow can deadlock: an upgrade always, a
+      // nested read as soon as a writer queues between the two (writer preference).
+      if (lockdep.enabled) entry = acquiring(this, this.name, this.rank, true);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return granted;
+    const permit = this.#tryTake(mode);
+    if (permit) return Promise.resolve(entry ? tracked(permit, entry) : permit);
+    const parked = this.#waiters.park(mode, signal, this.#dispatchAfterAbort);
+    const granted = signal ? parked.then((p) => keepUnlessAborted(p, signal)) : parked;
+    if (entry === undefined) return granted;
+    const held = entry;
+    return granted.then(
+      (p) => tracked(p, held),
+      (error: unknown) => failed(held, error),
+    );
   }
 
   #fits(mode: Mode): boolean {

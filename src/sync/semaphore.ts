@@ -2,6 +2,14 @@ import { abortErrorOf, throwIfAborted, type AbortOptions } from '../abort.js';
 import { WaitList } from '../internal/wait-list.js';
 import { integer, optionalSignal } from '../validate.js';
 import { lockIdentity, type LockOptions } from './lock-options.js';
+import {
+  acquiredWithoutWait,
+  acquiring,
+  failed,
+  lockdep,
+  tracked,
+  type HeldLock,
+} from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
 
 /** Options of {@link Semaphore.run}. */
@@ -61,7 +69,9 @@ export class Semaphore {
    */
   tryAcquire(weight = 1): Permit | undefined {
     this.#checkWeight(weight);
-    return this.#tryTake(weight);
+    const permit = this.#tryTake(weight);
+    if (permit === undefined || !lockdep.enabled) return permit;
+    return tracked(permit, acquiredWithoutWait(this, this.name, this.rank));
   }
 
   /**
@@ -72,17 +82,26 @@ export class Semaphore {
    */
   acquire(weight = 1, options: AbortOptions = {}): Promise<Permit> {
     let signal: AbortSignal | undefined;
+    let entry: HeldLock | undefined;
     try {
       this.#checkWeight(weight);
       signal = optionalSignal('options.signal', options.signal);
       throwIfAborted(signal);
+      // A semaphore of one is a mutex: taking it again in the same flow never returns.
+      if (lockdep.enabled) entry = acquiring(this, this.name, this.rank, this.capacity === 1);
     } catch (error) {
       return Promise.reject(error);
     }
     const permit = this.#tryTake(weight);
-    if (permit) return Promise.resolve(permit);
+    if (permit) return Promise.resolve(entry ? tracked(permit, entry) : permit);
     const parked = this.#waiters.park(weight, signal, this.#dispatchAfterAbort);
-    return signal ? parked.then((granted) => keepUnlessAborted(granted, signal)) : parked;
+    const granted = signal ? parked.then((p) => keepUnlessAborted(p, signal)) : parked;
+    if (entry === undefined) return granted;
+    const held = entry;
+    return granted.then(
+      (p) => tracked(p, held),
+      (error: unknown) => failed(held, error),
+    );
   }
 
   /**
