@@ -7,6 +7,8 @@ import {
   Channel,
   EventBus,
   KeyedMutex,
+  Lifecycle,
+  Mutex,
   LinkedSignal,
   RingBuffer,
   RWLock,
@@ -15,7 +17,9 @@ import {
   TimeoutError,
   WorkPool,
   isAbortError,
+  lockdep,
   sleep,
+  type PoolEvents,
 } from 'workbus';
 
 export async function tour(log: (line: string) => void = console.log): Promise<void> {
@@ -112,6 +116,38 @@ export async function tour(log: (line: string) => void = console.log): Promise<v
   // feed-2#2, 2 dims, {"queued":0,"running":0,"retrying":0,"succeeded":2,"failed":0,"cancelled":0}
   log(`closed: ${JSON.stringify(await pool.close({ graceMs: 1_000 }))}`);
   // closed: {"completed":0,"cancelled":0,"abandoned":[]}
+  // --- end
+
+  // --- lifecycle
+  const app = new Lifecycle({ graceMs: 5_000 });
+  const appBus = new EventBus<PoolEvents>();
+  const workers = new WorkPool({
+    concurrency: 2,
+    types: { fetch: { concurrency: 2 } },
+    bus: appBus,
+  });
+  const producer = { stop: () => log('producer: no more submits') };
+  app.add('bus', appBus);
+  app.add('pool', workers, { dependsOn: ['bus'] }); // stops before the bus it reports to
+  app.add('producer', producer, { dependsOn: ['pool'] }); // stops before the pool it feeds
+  await app.start();
+  const stopReport = await app.stop(); // also on SIGINT/SIGTERM with app.handleSignals()
+  log(stopReport.components.map((c) => `${c.name}:${c.outcome}`).join(' '));
+  // producer:stopped pool:stopped bus:stopped
+  // --- end
+
+  // --- lockdep
+  lockdep.enable(); // or WORKBUS_LOCKDEP=1
+  const feedLock = new Mutex({ name: 'feed' });
+  const storeLock = new Mutex({ name: 'store' });
+  await feedLock.run(() => storeLock.run(() => {})); // records the order feed → store
+  try {
+    await storeLock.run(() => feedLock.run(() => {})); // never deadlocked here, still refused
+  } catch (error) {
+    log(String(error)); // LockOrderError: Lock order cycle: store -> feed -> store
+  }
+  lockdep.disable();
+  lockdep.reset();
   // --- end
 
   // --- history

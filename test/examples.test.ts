@@ -28,7 +28,7 @@ describe('README', () => {
       .filter((f) => f.endsWith('.ts'))
       .map((f) => normalise(read(`examples/${f}`)));
     const blocks = [...read('README.md').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-    expect(blocks.length).toBeGreaterThanOrEqual(8);
+    expect(blocks.length).toBeGreaterThanOrEqual(10);
     for (const block of blocks) {
       expect(
         examples.some((source) => source.includes(normalise(block))),
@@ -55,6 +55,8 @@ describe('examples', () => {
       'feed-2#2, 2 dims, {"queued":0,"running":0,"retrying":0,"succeeded":2,"failed":0,"cancelled":0}',
     );
     expect(lines).toContain('closed: {"completed":0,"cancelled":0,"abandoned":[]}');
+    expect(lines).toContain('producer:stopped pool:stopped bus:stopped');
+    expect(lines).toContain('LockOrderError: Lock order cycle: store -> feed -> store');
     expect(lines.at(-1)).toMatch(/one shared download$/);
   });
 
