@@ -88,6 +88,8 @@ export class Lifecycle {
   readonly #started = new Set<string>();
   #state: State = 'idle';
   #startAbort: AbortController | undefined;
+  /** The start in flight: a stop() that comes meanwhile waits for it before going on. */
+  #starting: { readonly name: string; readonly settled: Promise<true> } | undefined;
   #stopping: Promise<StopReport> | undefined;
   #removeSignalHandlers: (() => void) | undefined;
   #reportStopped: (report: StopReport) => void = () => {};
@@ -154,17 +156,31 @@ export class Lifecycle {
       const entry = this.#entries.get(name) as Entry;
       try {
         if (abort.signal.aborted) throw new LifecycleError('stopped while starting');
-        await entry.component.start?.({ signal: abort.signal });
-        this.#started.add(name);
+        const starting = this.#startOne(entry, abort.signal);
+        this.#starting = { name, settled: starting.then(settledTrue, settledTrue) };
+        await starting;
       } catch (error) {
+        this.#starting = undefined;
         const failure = new LifecycleError(`Starting "${name}" failed`, { cause: error });
         // stop() may already be running (it aborted this start); otherwise undo what started.
         await this.stop();
         throw failure;
       }
     }
+    this.#starting = undefined;
     this.#startAbort = undefined;
+    if (abort.signal.aborted) {
+      // stop() came during the last start, which ignored the abort: the app is not up.
+      await this.stop();
+      throw new LifecycleError('Stopped while starting', { cause: abort.signal.reason });
+    }
     if (this.#state === 'starting') this.#state = 'started';
+  }
+
+  /** Starts one component; it counts as started once its start has resolved. */
+  async #startOne(entry: Entry, signal: AbortSignal): Promise<void> {
+    await entry.component.start?.({ signal });
+    this.#started.add(entry.name);
   }
 
   /**
@@ -184,6 +200,8 @@ export class Lifecycle {
    * @returns the stop report's promise: the app can print it, then let the process end.
    */
   handleSignals(options: { readonly exit?: (code: number) => void } = {}): Promise<StopReport> {
+    // Once installed (or once stopped, when they would never be removed), install nothing.
+    if (this.#removeSignalHandlers !== undefined || this.#state === 'stopped') return this.stopped;
     const exit = options.exit ?? ((code: number) => process.exit(code));
     let received = 0;
     const onSignal = (): void => {
@@ -233,6 +251,15 @@ export class Lifecycle {
 
   async #stopOne(name: string): Promise<ComponentStopReport> {
     const entry = this.#entries.get(name) as Entry;
+    const starting = this.#starting;
+    if (starting?.name === name) {
+      // Stopped while this one was starting: its start signal has aborted; give it the
+      // abort grace to give up, or to finish (then it is stopped like the others).
+      const begin = Date.now();
+      if ((await within(starting.settled, this.#abortGraceMs)) === undefined) {
+        return { name, outcome: 'timed-out', durationMs: Date.now() - begin };
+      }
+    }
     if (!this.#started.has(name)) return { name, outcome: 'not-started', durationMs: 0 };
     const begin = Date.now();
     const graceMs = entry.graceMs ?? this.#graceMs;
@@ -268,6 +295,8 @@ export class Lifecycle {
     return dependencyLevels(deps);
   }
 }
+
+const settledTrue = (): true => true;
 
 /** `promise`'s value if it settles within `ms`, else undefined; leaves no timer behind. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

@@ -1,4 +1,5 @@
 import type { AbortOptions } from '../abort.js';
+import { AbortError } from '../errors.js';
 import type { NormalizedRetry } from './retry.js';
 
 /** `queued → running → succeeded | failed | cancelled`, with `retrying` between attempts. */
@@ -131,6 +132,17 @@ export interface JobRecord {
 }
 
 /**
+ * @internal A cancellation's outcome before anyone asked for it: closing a pool with a
+ * million queued jobs should not build a million stack traces nobody reads.
+ */
+export const CANCELLED: unique symbol = Symbol('cancelled');
+
+/** @internal The error a cancelled job's result rejects with; the cancel reason is the cause. */
+export function cancelError(job: JobRecord): AbortError {
+  return new AbortError(`Job ${job.id} was cancelled`, { cause: job.cancelReason });
+}
+
+/**
  * A handle on a submitted job. Reading is free; only the pool changes a job.
  */
 export class Job<R = unknown> {
@@ -182,7 +194,9 @@ export class Job<R = unknown> {
       } else if (outcome.ok) {
         record.resultPromise = Promise.resolve(outcome.value);
       } else {
-        record.resultPromise = Promise.reject(outcome.error);
+        record.resultPromise = Promise.reject(
+          outcome.error === CANCELLED ? cancelError(record) : outcome.error,
+        );
         record.resultPromise.catch(noop); // see the getter's note on unhandled rejections
       }
     }

@@ -15,6 +15,8 @@ import {
   type Task,
   type TaskContext,
   type AttemptControl,
+  CANCELLED,
+  cancelError,
 } from './job.js';
 import { normalizeOptions, type NormalizedOptions, type WorkPoolOptions } from './options.js';
 import { backoffDelay, normalizeRetry, type NormalizedRetry } from './retry.js';
@@ -66,6 +68,9 @@ export interface CloseOptions {
 }
 
 type State = 'open' | 'closing' | 'closed';
+
+/** The error view of every cancelled job (its AbortError is built only if its result is read). */
+const CANCELLED_VIEW = errorView(new AbortError('Job was cancelled'));
 
 /** A validated submission, ready to admit. */
 interface Submission {
@@ -608,7 +613,7 @@ export class WorkPool<Type extends string = string> {
     const timedOut = timeoutError !== undefined;
     this.#release(job);
     if (job.cancelRequested) {
-      this.#finish(job, 'cancelled', cancelError(job));
+      this.#finish(job, 'cancelled', CANCELLED);
     } else if (ok) {
       this.#finish(job, 'succeeded', value);
     } else {
@@ -667,13 +672,13 @@ export class WorkPool<Type extends string = string> {
     switch (job.status) {
       case 'queued':
         this.#unqueue(job);
-        this.#finish(job, 'cancelled', cancelError(job));
+        this.#finish(job, 'cancelled', CANCELLED);
         break;
       case 'retrying':
         clearTimeout(job.backoff);
         job.backoff = undefined;
         this.#retryingJobs.delete(job);
-        this.#finish(job, 'cancelled', cancelError(job));
+        this.#finish(job, 'cancelled', CANCELLED);
         break;
       case 'running':
         job.context?.abort(reason);
@@ -714,7 +719,8 @@ export class WorkPool<Type extends string = string> {
   ): void {
     job.status = status;
     job.finishedAt = Date.now();
-    job.error = status === 'succeeded' ? undefined : errorView(value);
+    job.error =
+      status === 'succeeded' ? undefined : value === CANCELLED ? CANCELLED_VIEW : errorView(value);
     this.#totals[status]++;
     if (this.#state !== 'open' && !abandoned) {
       if (status === 'cancelled') this.#closeStats.cancelled++;
@@ -734,7 +740,7 @@ export class WorkPool<Type extends string = string> {
       job.resolve?.(value);
     } else {
       job.resultPromise.catch(noop); // failures are visible in events and history
-      job.reject?.(value);
+      job.reject?.(value === CANCELLED ? cancelError(job) : value);
     }
     job.resolve = job.reject = undefined;
     this.#publish('job.finished', job);
@@ -854,10 +860,6 @@ class AttemptContext implements TaskContext, AttemptControl {
       this.#onProgress(this.#job, this.attempt, fraction, note);
     return this.#progress;
   }
-}
-
-function cancelError(job: JobRecord): AbortError {
-  return new AbortError(`Job ${job.id} was cancelled`, { cause: job.cancelReason });
 }
 
 function normalizeError(job: JobRecord, value: unknown): unknown {
