@@ -2,16 +2,9 @@ import { throwIfAborted, type AbortOptions } from '../abort.js';
 import { WaitList } from '../internal/wait-list.js';
 import { optionalSignal } from '../validate.js';
 import { lockIdentity, type LockIdentity, type LockOptions } from './lock-options.js';
-import {
-  acquiredWithoutWait,
-  acquiring,
-  failed,
-  lockdep,
-  tracked,
-  type HeldLock,
-} from './lockdep.js';
+import { grantedLater, grantedNow } from './acquisition.js';
+import { acquiredWithoutWait, acquiring, lockdep, tracked, type HeldLock } from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
-import { keepUnlessAborted } from './semaphore.js';
 
 type Mode = 'read' | 'write';
 
@@ -122,15 +115,8 @@ export class RWLock {
       return Promise.reject(error);
     }
     const permit = this.#tryTake(mode);
-    if (permit) return Promise.resolve(entry ? tracked(permit, entry) : permit);
-    const parked = this.#waiters.park(mode, signal, this.#dispatchAfterAbort);
-    const granted = signal ? parked.then((p) => keepUnlessAborted(p, signal)) : parked;
-    if (entry === undefined) return granted;
-    const held = entry;
-    return granted.then(
-      (p) => tracked(p, held),
-      (error: unknown) => failed(held, error),
-    );
+    if (permit) return grantedNow(permit, entry);
+    return grantedLater(this.#waiters.park(mode, signal, this.#dispatchAfterAbort), signal, entry);
   }
 
   #fits(mode: Mode): boolean {

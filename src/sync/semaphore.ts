@@ -1,15 +1,9 @@
-import { abortErrorOf, throwIfAborted, type AbortOptions } from '../abort.js';
+import { throwIfAborted, type AbortOptions } from '../abort.js';
 import { WaitList } from '../internal/wait-list.js';
 import { integer, optionalSignal } from '../validate.js';
 import { lockIdentity, type LockOptions } from './lock-options.js';
-import {
-  acquiredWithoutWait,
-  acquiring,
-  failed,
-  lockdep,
-  tracked,
-  type HeldLock,
-} from './lockdep.js';
+import { grantedLater, grantedNow } from './acquisition.js';
+import { acquiredWithoutWait, acquiring, lockdep, tracked, type HeldLock } from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
 
 /** Options of {@link Semaphore.run}. */
@@ -93,14 +87,11 @@ export class Semaphore {
       return Promise.reject(error);
     }
     const permit = this.#tryTake(weight);
-    if (permit) return Promise.resolve(entry ? tracked(permit, entry) : permit);
-    const parked = this.#waiters.park(weight, signal, this.#dispatchAfterAbort);
-    const granted = signal ? parked.then((p) => keepUnlessAborted(p, signal)) : parked;
-    if (entry === undefined) return granted;
-    const held = entry;
-    return granted.then(
-      (p) => tracked(p, held),
-      (error: unknown) => failed(held, error),
+    if (permit) return grantedNow(permit, entry);
+    return grantedLater(
+      this.#waiters.park(weight, signal, this.#dispatchAfterAbort),
+      signal,
+      entry,
     );
   }
 
@@ -137,15 +128,4 @@ export class Semaphore {
   #checkWeight(weight: number): void {
     integer('weight', weight, 1, this.capacity);
   }
-}
-
-/**
- * The caller resumes a microtask after its grant; if its signal aborted in between,
- * it asked to stop and never saw the permit, so the capacity goes back (as Go's
- * `semaphore.Acquire` does).
- */
-export function keepUnlessAborted(permit: Permit, signal: AbortSignal): Permit {
-  if (!signal.aborted) return permit;
-  permit.release();
-  throw abortErrorOf(signal);
 }
