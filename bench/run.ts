@@ -3,6 +3,7 @@
  * `BENCH_SCALE=0.1` shrinks the workloads (for a quick look).
  */
 import { benchBus } from './bus.js';
+import { benchLockdep } from './lockdep.js';
 import { benchPool } from './pool.js';
 import { benchSync } from './sync.js';
 
@@ -14,3 +15,4 @@ console.log(`workbus benchmarks — node ${process.version}, scale ${scale}`);
 await benchSync(scale);
 await benchBus(scale);
 await benchPool(scale);
+await benchLockdep(scale);

@@ -73,8 +73,14 @@ export class KeyedMutex<K = string> {
 
   /** Runs `fn` holding the lock of `key`; releases it when `fn` settles. */
   async run<T>(key: K, fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    using _permit = await this.acquire(key, options);
-    return await fn();
+    const signal = optionalSignal('options.signal', options.signal);
+    throwIfAborted(signal);
+    const entry = this.#ref(key);
+    try {
+      return await entry.mutex.run(fn, { signal });
+    } finally {
+      this.#unref(key, entry);
+    }
   }
 
   #ref(key: K): Entry {

@@ -23,12 +23,28 @@ export interface HeldLock {
   readonly rank: number | undefined;
   /** `pending` until granted; `released` once released, or if the acquisition failed. */
   state: 'pending' | 'held' | 'released';
+  /** The flow's held list with this acquisition last. */
+  readonly within: readonly HeldLock[];
 }
 
 const storage = new AsyncLocalStorage<readonly HeldLock[]>();
 /** name → (name taken while it was held → stack where that order was first seen). */
 const graph = new Map<string, Map<string, string>>();
-let enabled = process.env.WORKBUS_LOCKDEP === '1';
+let enabled = false;
+
+/**
+ * AsyncLocalStorage starts following async flows on its first use; until then flows
+ * forked earlier would share one context. Turning checking on starts it, leaving the
+ * caller's context as it is.
+ */
+function activate(): void {
+  enabled = true;
+  storage.run([], noop);
+}
+
+function noop(): void {}
+
+if (process.env.WORKBUS_LOCKDEP === '1') activate();
 
 /** Switches and introspection for lock-order checking. */
 export const lockdep = {
@@ -38,11 +54,13 @@ export const lockdep = {
   },
   /** Turns checking on (for the whole process). */
   enable(): void {
-    enabled = true;
+    activate();
   },
-  /** Turns checking off; the order graph is kept. */
+  /** Turns checking off (held lists are forgotten); the order graph is kept. */
   disable(): void {
     enabled = false;
+    // Stop following flows too: the storage's promise hooks would otherwise keep costing.
+    storage.disable();
   },
   /** Forgets every recorded order (for tests). */
   reset(): void {
@@ -68,8 +86,14 @@ function heldNow(): HeldLock[] {
 
 /**
  * Called by a lock, synchronously in the caller's flow, before it waits. Checks the order
- * against everything the flow holds, records new edges, and makes the new acquisition
- * part of the flow's held list (pending until granted).
+ * against everything the flow holds and records new edges.
+ *
+ * Scope: `run(fn)` passes `enter = false` and runs `fn` with {@link runHolding}, so the
+ * lock is held exactly by `fn`'s flow. A bare `acquire()` cannot reach its caller's
+ * continuation any other way than `enterWith` in the caller's synchronous context, so the
+ * lock is then attributed to that context from the call on — including the rest of a
+ * calling function's caller, when `acquire()` is the first await of an async function it
+ * called. Prefer `run()` for critical sections started side by side (`Promise.all`).
  * @throws LockOrderError for a cycle, a rank inversion, or re-taking an exclusive lock.
  */
 export function acquiring(
@@ -77,6 +101,7 @@ export function acquiring(
   name: string,
   rank: number | undefined,
   exclusive: boolean,
+  enter = true,
 ): HeldLock {
   const held = heldNow();
   for (const h of held) {
@@ -92,9 +117,16 @@ export function acquiring(
     }
   }
   for (const h of held) if (h.name !== name) addEdge(h.name, name);
-  const entry: HeldLock = { lock, name, rank, state: 'pending' };
-  storage.enterWith([...held, entry]);
+  const within: HeldLock[] = [...held];
+  const entry: HeldLock = { lock, name, rank, state: 'pending', within };
+  within.push(entry);
+  if (enter) storage.enterWith(within);
   return entry;
+}
+
+/** Runs `fn` in a flow that holds `entry` (and what was held when it was acquired). */
+export function runHolding<T>(entry: HeldLock, fn: () => T): T {
+  return storage.run(entry.within, fn);
 }
 
 /** Called by a lock whose non-waiting acquisition succeeded: tracked, but adds no order (it cannot deadlock). */
@@ -103,8 +135,10 @@ export function acquiredWithoutWait(
   name: string,
   rank: number | undefined,
 ): HeldLock {
-  const entry: HeldLock = { lock, name, rank, state: 'held' };
-  storage.enterWith([...heldNow(), entry]);
+  const within: HeldLock[] = heldNow();
+  const entry: HeldLock = { lock, name, rank, state: 'held', within };
+  within.push(entry);
+  storage.enterWith(within);
   return entry;
 }
 

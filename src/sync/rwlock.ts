@@ -3,7 +3,14 @@ import { WaitList } from '../internal/wait-list.js';
 import { optionalSignal } from '../validate.js';
 import { lockIdentity, type LockIdentity, type LockOptions } from './lock-options.js';
 import { grantedLater, grantedNow } from './acquisition.js';
-import { acquiredWithoutWait, acquiring, lockdep, tracked, type HeldLock } from './lockdep.js';
+import {
+  acquiredWithoutWait,
+  acquiring,
+  lockdep,
+  runHolding,
+  tracked,
+  type HeldLock,
+} from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
 
 type Mode = 'read' | 'write';
@@ -82,27 +89,39 @@ export class RWLock {
    * been served. Abort semantics as {@link Semaphore.acquire}.
    */
   acquireRead(options: AbortOptions = {}): Promise<Permit> {
-    return this.#acquire('read', options);
+    return this.#acquire('read', options, true).permit;
   }
 
   /** Waits for the write lock: until nobody else holds it and every earlier waiter has been served. */
   acquireWrite(options: AbortOptions = {}): Promise<Permit> {
-    return this.#acquire('write', options);
+    return this.#acquire('write', options, true).permit;
   }
 
   /** Runs `fn` holding a read lock; releases it when `fn` settles. */
-  async runRead<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    using _permit = await this.acquireRead(options);
-    return await fn();
+  runRead<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
+    return this.#run('read', fn, options);
   }
 
   /** Runs `fn` holding the write lock; releases it when `fn` settles. */
-  async runWrite<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    using _permit = await this.acquireWrite(options);
-    return await fn();
+  runWrite<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
+    return this.#run('write', fn, options);
   }
 
-  #acquire(mode: Mode, options: AbortOptions): Promise<Permit> {
+  async #run<T>(mode: Mode, fn: () => T | PromiseLike<T>, options: AbortOptions): Promise<T> {
+    const { permit, entry } = this.#acquire(mode, options, false);
+    const held = await permit;
+    try {
+      return await (entry ? runHolding(entry, fn) : fn());
+    } finally {
+      held.release();
+    }
+  }
+
+  #acquire(
+    mode: Mode,
+    options: AbortOptions,
+    enter: boolean,
+  ): { permit: Promise<Permit>; entry: HeldLock | undefined } {
     let signal: AbortSignal | undefined;
     let entry: HeldLock | undefined;
     try {
@@ -110,13 +129,14 @@ export class RWLock {
       throwIfAborted(signal);
       // Any second hold of one RWLock by one flow can deadlock: an upgrade always, a
       // nested read as soon as a writer queues between the two (writer preference).
-      if (lockdep.enabled) entry = acquiring(this, this.name, this.rank, true);
+      if (lockdep.enabled) entry = acquiring(this, this.name, this.rank, true, enter);
     } catch (error) {
-      return Promise.reject(error);
+      return { permit: Promise.reject(error), entry: undefined };
     }
     const permit = this.#tryTake(mode);
-    if (permit) return grantedNow(permit, entry);
-    return grantedLater(this.#waiters.park(mode, signal, this.#dispatchAfterAbort), signal, entry);
+    if (permit) return { permit: grantedNow(permit, entry), entry };
+    const parked = this.#waiters.park(mode, signal, this.#dispatchAfterAbort);
+    return { permit: grantedLater(parked, signal, entry), entry };
   }
 
   #fits(mode: Mode): boolean {

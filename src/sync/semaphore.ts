@@ -3,7 +3,14 @@ import { WaitList } from '../internal/wait-list.js';
 import { integer, optionalSignal } from '../validate.js';
 import { lockIdentity, type LockOptions } from './lock-options.js';
 import { grantedLater, grantedNow } from './acquisition.js';
-import { acquiredWithoutWait, acquiring, lockdep, tracked, type HeldLock } from './lockdep.js';
+import {
+  acquiredWithoutWait,
+  acquiring,
+  lockdep,
+  runHolding,
+  tracked,
+  type HeldLock,
+} from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
 
 /** Options of {@link Semaphore.run}. */
@@ -75,6 +82,29 @@ export class Semaphore {
    * @throws RangeError (as a rejection) if `weight` is not an integer from 1 to `capacity`.
    */
   acquire(weight = 1, options: AbortOptions = {}): Promise<Permit> {
+    return this.#acquire(weight, options, true).permit;
+  }
+
+  /**
+   * Runs `fn` holding `weight`, releasing it when `fn` settles (even if it throws).
+   * Waits as {@link Semaphore.acquire} does; rejects with whatever `fn` rejects with.
+   * Under lockdep the lock is held by `fn`'s flow only (see `lockdep`).
+   */
+  async run<T>(fn: () => T | PromiseLike<T>, options: SemaphoreRunOptions = {}): Promise<T> {
+    const { permit, entry } = this.#acquire(options.weight ?? 1, options, false);
+    const held = await permit;
+    try {
+      return await (entry ? runHolding(entry, fn) : fn());
+    } finally {
+      held.release();
+    }
+  }
+
+  #acquire(
+    weight: number,
+    options: AbortOptions,
+    enter: boolean,
+  ): { permit: Promise<Permit>; entry: HeldLock | undefined } {
     let signal: AbortSignal | undefined;
     let entry: HeldLock | undefined;
     try {
@@ -82,30 +112,16 @@ export class Semaphore {
       signal = optionalSignal('options.signal', options.signal);
       throwIfAborted(signal);
       // A semaphore of one is a mutex: taking it again in the same flow never returns.
-      if (lockdep.enabled) entry = acquiring(this, this.name, this.rank, this.capacity === 1);
+      if (lockdep.enabled) {
+        entry = acquiring(this, this.name, this.rank, this.capacity === 1, enter);
+      }
     } catch (error) {
-      return Promise.reject(error);
+      return { permit: Promise.reject(error), entry: undefined };
     }
     const permit = this.#tryTake(weight);
-    if (permit) return grantedNow(permit, entry);
-    return grantedLater(
-      this.#waiters.park(weight, signal, this.#dispatchAfterAbort),
-      signal,
-      entry,
-    );
-  }
-
-  /**
-   * Runs `fn` holding `weight`, releasing it when `fn` settles (even if it throws).
-   * Waits as {@link Semaphore.acquire} does; rejects with whatever `fn` rejects with.
-   */
-  async run<T>(fn: () => T | PromiseLike<T>, options: SemaphoreRunOptions = {}): Promise<T> {
-    const permit = await this.acquire(options.weight ?? 1, options);
-    try {
-      return await fn();
-    } finally {
-      permit.release();
-    }
+    if (permit) return { permit: grantedNow(permit, entry), entry };
+    const parked = this.#waiters.park(weight, signal, this.#dispatchAfterAbort);
+    return { permit: grantedLater(parked, signal, entry), entry };
   }
 
   #tryTake(weight: number): Permit | undefined {
