@@ -286,9 +286,18 @@ export class WorkPool<Type extends string = string> {
     return (this.#admit(submission) as Job<R>).result;
   }
 
-  /** Resolves when nothing is queued, running or retrying (at once if so now). */
+  /**
+   * Resolves when nothing is queued, running or retrying (at once if so now). With
+   * lockdep on, rejects with `LockHeldWhileWaitingError` if it would wait while the
+   * caller holds a lock.
+   */
   onIdle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
+    try {
+      assertNotHolding('WorkPool.onIdle');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -763,7 +772,7 @@ export class WorkPool<Type extends string = string> {
     if (this.#isIdle()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), ms);
-      void this.onIdle().then(() => {
+      this.#idleWaiters.push(() => {
         clearTimeout(timer);
         resolve(true);
       });

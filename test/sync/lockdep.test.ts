@@ -710,3 +710,24 @@ describe('lockdep.edges and lockdep.reset', () => {
     expect(orders()).toEqual(['B->A']);
   });
 });
+
+describe('lockdep and waits on the pool', () => {
+  beforeEach(() => lockdep.enable());
+  afterEach(() => {
+    lockdep.disable();
+    lockdep.reset();
+  });
+
+  it('refuses pool.onIdle() that would wait while a lock is held, not one that resolves at once', async () => {
+    const lock = new Mutex({ name: 'store' });
+    const pool = new WorkPool({ concurrency: 1, types: { work: { concurrency: 1 } } });
+    await lock.run(() => pool.onIdle()); // idle: nothing to wait for
+    let release = (): void => {};
+    pool.submit('work', () => new Promise<void>((resolve) => (release = resolve)));
+    const error = await lock.run(() => pool.onIdle()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockHeldWhileWaitingError);
+    expect((error as LockHeldWhileWaitingError).held).toEqual(['store']);
+    release();
+    await pool.close();
+  });
+});
