@@ -1,5 +1,5 @@
 import { abortErrorOf } from '../abort.js';
-import { failed, tracked, type HeldLock } from './lockdep.js';
+import { failed, runHolding, tracked, type HeldLock } from './lockdep.js';
 import type { Permit } from './permit.js';
 
 /** The permit a caller gets without waiting: tracked when lockdep follows the acquisition. */
@@ -30,4 +30,27 @@ function keepUnlessAborted(permit: Permit, signal: AbortSignal): Permit {
   if (!signal.aborted) return permit;
   permit.release();
   throw abortErrorOf(signal);
+}
+
+/** A started acquisition: the permit to come, and lockdep's record of it (if checking). */
+export interface Acquisition {
+  readonly permit: Promise<Permit>;
+  readonly entry: HeldLock | undefined;
+}
+
+/**
+ * The body of every `run(fn)`: waits for the permit, runs `fn` in a flow that holds the
+ * lock (under lockdep), and releases it when `fn` settles, even if it throws.
+ */
+export async function runHeld<T>(
+  acquisition: Acquisition,
+  fn: () => T | PromiseLike<T>,
+): Promise<T> {
+  const permit = await acquisition.permit;
+  try {
+    const { entry } = acquisition;
+    return await (entry ? runHolding(entry, fn) : fn());
+  } finally {
+    permit.release();
+  }
 }

@@ -2,15 +2,8 @@ import { throwIfAborted, type AbortOptions } from '../abort.js';
 import { WaitList } from '../internal/wait-list.js';
 import { optionalSignal } from '../validate.js';
 import { lockIdentity, type LockIdentity, type LockOptions } from './lock-options.js';
-import { grantedLater, grantedNow } from './acquisition.js';
-import {
-  acquiredWithoutWait,
-  acquiring,
-  lockdep,
-  runHolding,
-  tracked,
-  type HeldLock,
-} from './lockdep.js';
+import { grantedLater, grantedNow, runHeld, type Acquisition } from './acquisition.js';
+import { acquiredWithoutWait, acquiring, lockdep, tracked, type HeldLock } from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
 
 type Mode = 'read' | 'write';
@@ -99,29 +92,15 @@ export class RWLock {
 
   /** Runs `fn` holding a read lock; releases it when `fn` settles. */
   runRead<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    return this.#run('read', fn, options);
+    return runHeld(this.#acquire('read', options, false), fn);
   }
 
   /** Runs `fn` holding the write lock; releases it when `fn` settles. */
   runWrite<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    return this.#run('write', fn, options);
+    return runHeld(this.#acquire('write', options, false), fn);
   }
 
-  async #run<T>(mode: Mode, fn: () => T | PromiseLike<T>, options: AbortOptions): Promise<T> {
-    const { permit, entry } = this.#acquire(mode, options, false);
-    const held = await permit;
-    try {
-      return await (entry ? runHolding(entry, fn) : fn());
-    } finally {
-      held.release();
-    }
-  }
-
-  #acquire(
-    mode: Mode,
-    options: AbortOptions,
-    enter: boolean,
-  ): { permit: Promise<Permit>; entry: HeldLock | undefined } {
+  #acquire(mode: Mode, options: AbortOptions, enter: boolean): Acquisition {
     let signal: AbortSignal | undefined;
     let entry: HeldLock | undefined;
     try {

@@ -2,15 +2,8 @@ import { throwIfAborted, type AbortOptions } from '../abort.js';
 import { WaitList } from '../internal/wait-list.js';
 import { integer, optionalSignal } from '../validate.js';
 import { lockIdentity, type LockOptions } from './lock-options.js';
-import { grantedLater, grantedNow } from './acquisition.js';
-import {
-  acquiredWithoutWait,
-  acquiring,
-  lockdep,
-  runHolding,
-  tracked,
-  type HeldLock,
-} from './lockdep.js';
+import { grantedLater, grantedNow, runHeld, type Acquisition } from './acquisition.js';
+import { acquiredWithoutWait, acquiring, lockdep, tracked, type HeldLock } from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
 
 /** Options of {@link Semaphore.run}. */
@@ -90,21 +83,11 @@ export class Semaphore {
    * Waits as {@link Semaphore.acquire} does; rejects with whatever `fn` rejects with.
    * Under lockdep the lock is held by `fn`'s flow only (see `lockdep`).
    */
-  async run<T>(fn: () => T | PromiseLike<T>, options: SemaphoreRunOptions = {}): Promise<T> {
-    const { permit, entry } = this.#acquire(options.weight ?? 1, options, false);
-    const held = await permit;
-    try {
-      return await (entry ? runHolding(entry, fn) : fn());
-    } finally {
-      held.release();
-    }
+  run<T>(fn: () => T | PromiseLike<T>, options: SemaphoreRunOptions = {}): Promise<T> {
+    return runHeld(this.#acquire(options.weight ?? 1, options, false), fn);
   }
 
-  #acquire(
-    weight: number,
-    options: AbortOptions,
-    enter: boolean,
-  ): { permit: Promise<Permit>; entry: HeldLock | undefined } {
+  #acquire(weight: number, options: AbortOptions, enter: boolean): Acquisition {
     let signal: AbortSignal | undefined;
     let entry: HeldLock | undefined;
     try {
