@@ -15,22 +15,7 @@ import {
   type StartContext,
   type StopContext,
 } from '../../src/index.js';
-
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from '../helpers/deferred.js';
 
 /** Runs every queued microtask and the (fake) timers due now, without moving the clock. */
 async function flush(): Promise<void> {

@@ -5,22 +5,9 @@
  */
 import { expect, vi } from 'vitest';
 import type { PoolSnapshot, Task, TaskContext, WorkPool } from '../../src/index.js';
+import { deferred, type Deferred } from '../helpers/deferred.js';
 
-export interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred, type Deferred };
 
 /**
  * Runs every queued microtask (and every one those queue). With fake timers it also

@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { KeyedMutex, isAbortError, type Permit } from '../../src/index.js';
 import { turns } from '../helpers/steps.js';
+import { deferred } from '../helpers/deferred.js';
 
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
 
@@ -225,9 +226,3 @@ describe('KeyedMutex options', () => {
     expect(() => new KeyedMutex({ name: '' })).toThrow(/^name must be a non-empty string/);
   });
 });
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}

@@ -13,6 +13,7 @@ import {
   type Permit,
 } from '../../src/index.js';
 import { turns } from '../helpers/steps.js';
+import { deferred, type Deferred } from '../helpers/deferred.js';
 
 // The order graph and the switch are process-wide: every test starts clean and on.
 beforeEach(() => {
@@ -69,17 +70,6 @@ function stackOf(edge: { readonly firstSeen?: string | undefined }): string {
   expect(stack).toMatch(/\n\s+at /);
   expect(stack).toContain('lockdep.test.ts');
   return stack;
-}
-
-interface Deferred {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 /**

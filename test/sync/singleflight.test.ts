@@ -3,24 +3,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { SingleFlight, isAbortError } from '../../src/index.js';
 import { ProcessWatch, settle } from '../helpers/leaks.js';
 import { turns } from '../helpers/steps.js';
+import { deferred, type Deferred } from '../helpers/deferred.js';
 
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
-
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** The error `promise` rejects with; fails the test if it fulfils. */
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
