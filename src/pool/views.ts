@@ -1,7 +1,7 @@
 import { Heap } from 'heap-js';
 import { WorkbusError } from '../errors.js';
 import type { ErrorView, JobRecord, JobStatus, JobView } from './job.js';
-import { byDispatchOrder, type TypeQueue } from './type-queue.js';
+import { byDispatchOrder, type QueueSlot, type TypeQueue } from './type-queue.js';
 
 /** A copy of a job record; frozen unless the caller freezes it later (a snapshot does). */
 export function jobView(job: JobRecord, freeze = true): JobView {
@@ -65,13 +65,13 @@ export function deepFreeze<T>(value: T): T {
 export function queuedInOrder(queues: readonly TypeQueue[], limit: number): JobRecord[] {
   interface Node {
     readonly job: JobRecord;
-    readonly heap: readonly JobRecord[];
+    readonly heap: readonly QueueSlot[];
     readonly index: number;
   }
   const frontier = new Heap<Node>((a, b) => byDispatchOrder(a.job, b.job));
-  const visit = (heap: readonly JobRecord[], index: number): void => {
-    const job = heap[index];
-    if (job !== undefined) frontier.push({ job, heap, index });
+  const visit = (heap: readonly QueueSlot[], index: number): void => {
+    const slot = heap[index];
+    if (slot !== undefined) frontier.push({ job: slot.job, heap, index });
   };
   for (const queue of queues) visit(queue.heapArray, 0);
   const out: JobRecord[] = [];
