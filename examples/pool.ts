@@ -124,7 +124,15 @@ export async function runPoolDemo(
   all.push(run('fetch-cancelled', doomed));
   setTimeout(() => doomed.cancel('user closed the tab'), 150);
 
-  await sleep(320);
+  // Close once the first late embed starts: the rate limit then holds the other two in
+  // the queue for at least another window, so the close finds them queued.
+  await new Promise<void>((resolve) => {
+    const off = bus.on('job.started', (job) => {
+      if (job.meta?.name !== 'embed-late-1') return;
+      off();
+      resolve();
+    });
+  });
   const snap = pool.snapshot();
   log(`${stamp()}  snapshot: ${JSON.stringify(snap.counts)}`);
   log(
