@@ -3,7 +3,7 @@ import { ClosedError } from '../errors.js';
 import { RingBuffer } from '../history/ring-buffer.js';
 import { WaitList } from '../internal/wait-list.js';
 import { assertNotHolding } from '../sync/lockdep.js';
-import { callable, integer, oneOf, optionalSignal } from '../validate.js';
+import { callable, integer, oneOf, optionalName, optionalSignal } from '../validate.js';
 
 /**
  * What `send` does when the buffer is full:
@@ -46,7 +46,7 @@ export type ReceiveResult<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly closed: boolean };
 
 /** Reason a channel closes when its last iterator leaves early (`break` out of `for await`). */
-export const UNSUBSCRIBED = 'unsubscribed';
+const UNSUBSCRIBED = 'unsubscribed';
 /** Reason a `'close'`-policy channel closes when a send finds it full. */
 export const OVERFLOW = 'overflow';
 
@@ -223,9 +223,11 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /**
    * Closes the channel. Idempotent: the first reason is kept.
+   * @throws TypeError if `reason` is not a non-empty string.
    * @param reason recorded as `closedReason`. @default 'closed'
    */
   close(reason = 'closed'): void {
+    optionalName('reason', reason);
     if (this.closed) return;
     this.#closedReason = reason;
     this.#senders.refuseAll(() => this.#closedError());

@@ -153,9 +153,10 @@ export class Lifecycle {
     const abort = new AbortController();
     this.#startAbort = abort;
     for (const name of order) {
+      // Stopped between two starts: the next component is not to blame, see below.
+      if (abort.signal.aborted) break;
       const entry = this.#entries.get(name) as Entry;
       try {
-        if (abort.signal.aborted) throw new LifecycleError('stopped while starting');
         const starting = this.#startOne(entry, abort.signal);
         this.#starting = { name, settled: starting.then(settledTrue, settledTrue) };
         await starting;
@@ -170,7 +171,7 @@ export class Lifecycle {
     this.#starting = undefined;
     this.#startAbort = undefined;
     if (abort.signal.aborted) {
-      // stop() came during the last start, which ignored the abort: the app is not up.
+      // stop() came between two starts, or during one that ignored the abort: not up.
       await this.stop();
       throw new LifecycleError('Stopped while starting', { cause: abort.signal.reason });
     }

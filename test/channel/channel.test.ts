@@ -935,3 +935,13 @@ describe('clear()', () => {
     expect(channel.tryReceive()).toEqual({ ok: true, value: 2 });
   });
 });
+
+describe('close() validation', () => {
+  it('rejects a reason that is not a non-empty string, and stays open', () => {
+    const channel = new Channel<number>({ capacity: 1 });
+    expect(() => channel.close('')).toThrow(/reason must be a non-empty string, got "" \(string\)/);
+    expect(() => channel.close(42 as unknown as string)).toThrow(TypeError);
+    expect(channel.closed).toBe(false);
+    channel.close();
+  });
+});
