@@ -2,7 +2,7 @@ import { Heap } from 'heap-js';
 import { isAbortError, onAbort, throwIfAborted } from '../abort.js';
 import { AbortError, ClosedError, QueueFullError, TaskError, TimeoutError } from '../errors.js';
 import { RingBuffer } from '../history/ring-buffer.js';
-import { assertNotHolding } from '../sync/lockdep.js';
+import { assertNotHolding, lockdep, runInOwnFlow } from '../sync/lockdep.js';
 import { WaitList } from '../internal/wait-list.js';
 import { callable, finite, integer, oneOf, optionalName, optionalSignal } from '../validate.js';
 import type { CloseReport, PoolEvents } from './events.js';
@@ -566,7 +566,9 @@ export class WorkPool<Type extends string = string> {
     job.context = context;
     let outcome: Promise<unknown>;
     try {
-      outcome = Promise.resolve(job.task(context));
+      outcome = Promise.resolve(
+        lockdep.enabled ? runInOwnFlow(() => job.task(context)) : job.task(context),
+      );
     } catch (error) {
       outcome = Promise.reject(error);
     }

@@ -1,30 +1,38 @@
-import { throwIfAborted, type AbortOptions } from '../abort.js';
-import { optionalSignal } from '../validate.js';
+import type { AbortOptions } from '../abort.js';
+import { callable } from '../validate.js';
+import { runHeld } from './acquisition.js';
 import { lockIdentity, type LockIdentity, type LockOptions } from './lock-options.js';
-import { Mutex } from './mutex.js';
+import { attributed, lockdep } from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
+import { abortOptions, semaphoreOf, startAcquisition, type Semaphore } from './semaphore.js';
 
 interface Entry {
-  readonly mutex: Mutex;
+  readonly lock: Semaphore;
   /** Holders plus waiters; the entry is deleted when it drops to 0. */
   refs: number;
 }
 
 /**
  * One mutex per key, created on first use and deleted as soon as nobody holds or
- * waits for it, so memory follows the keys in use, not every key ever seen. All keys
- * share one lock class (`name`) for lockdep.
+ * waits for it, so memory follows the keys in use, not every key ever seen.
+ *
+ * Under lockdep all keys share one lock class (the `name`, or the construction site),
+ * and keys nested in one flow get an order of their own: `a` then `b` in one flow and
+ * `b` then `a` in another is reported, while always nesting keys in sorted order is fine.
  */
 export class KeyedMutex<K = string> {
   readonly #id: LockIdentity;
   readonly #entries = new Map<K, Entry>();
 
-  /** @throws TypeError/RangeError naming `name` or `rank` when invalid. */
-  constructor(options: LockOptions = {}) {
-    this.#id = lockIdentity(options, 'KeyedMutex');
+  /**
+   * @param options `name` and `rank`; unknown keys and `null` values are refused.
+   * @throws TypeError/RangeError naming `options`, `options.name` or `options.rank` when invalid.
+   */
+  constructor(options?: LockOptions) {
+    this.#id = lockIdentity('options', options, 'KeyedMutex', lockdep.enabled);
   }
 
-  /** Lock class name (for lockdep). */
+  /** Lock name: the `name` option, or `'KeyedMutex'`. */
   get name(): string {
     return this.#id.name;
   }
@@ -41,13 +49,13 @@ export class KeyedMutex<K = string> {
 
   /** Whether `key` is held. */
   isLocked(key: K): boolean {
-    return this.#entries.get(key)?.mutex.locked ?? false;
+    return this.#entries.get(key)?.lock.available === 0;
   }
 
   /** Takes the lock for `key` if it is free and nobody waits for it; never waits. */
   tryAcquire(key: K): Permit | undefined {
     const entry = this.#ref(key);
-    const inner = entry.mutex.tryAcquire();
+    const inner = entry.lock.tryAcquire(1);
     if (!inner) {
       this.#unref(key, entry);
       return undefined;
@@ -58,35 +66,51 @@ export class KeyedMutex<K = string> {
   /**
    * Waits for the lock of `key` (FIFO per key). Abort semantics as
    * {@link Semaphore.acquire}; an aborted waiter frees the entry if it was the last user.
+   * Under lockdep the lock is held by the flow that awaits the returned promise.
+   * @throws TypeError (as a rejection) for bad `options`, before any state is touched.
    */
-  async acquire(key: K, options: AbortOptions = {}): Promise<Permit> {
-    const signal = optionalSignal('options.signal', options.signal);
-    throwIfAborted(signal);
-    const entry = this.#ref(key);
+  acquire(key: K, options: AbortOptions = {}): Promise<Permit> {
+    let signal: AbortSignal | undefined;
     try {
-      return this.#wrap(key, entry, await entry.mutex.acquire({ signal }));
+      signal = abortOptions(options);
     } catch (error) {
-      this.#unref(key, entry);
-      throw error;
+      return Promise.reject(error);
     }
+    const entry = this.#ref(key);
+    const acquisition = startAcquisition(entry.lock, 1, signal);
+    const wrap = (inner: Permit): Permit => this.#wrap(key, entry, inner);
+    const unref = (): void => this.#unref(key, entry);
+    if (acquisition.entry !== undefined) {
+      return attributed(acquisition.entry, acquisition.permit, wrap, unref);
+    }
+    return acquisition.permit.then(wrap, (error: unknown) => {
+      unref();
+      throw error;
+    });
   }
 
-  /** Runs `fn` holding the lock of `key`; releases it when `fn` settles. */
-  async run<T>(key: K, fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    const signal = optionalSignal('options.signal', options.signal);
-    throwIfAborted(signal);
-    const entry = this.#ref(key);
+  /**
+   * Runs `fn` holding the lock of `key`; releases it when `fn` settles.
+   * @throws TypeError (as a rejection) for a bad `fn` or `options`, before any state is touched.
+   */
+  run<T>(key: K, fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
+    let signal: AbortSignal | undefined;
     try {
-      return await entry.mutex.run(fn, { signal });
-    } finally {
-      this.#unref(key, entry);
+      callable('fn', fn);
+      signal = abortOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    const entry = this.#ref(key);
+    return runHeld(startAcquisition(entry.lock, 1, signal), fn).finally(() =>
+      this.#unref(key, entry),
+    );
   }
 
   #ref(key: K): Entry {
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = { mutex: new Mutex(this.#id), refs: 0 };
+      entry = { lock: semaphoreOf(1, { ...this.#id, keyOf: { owner: this, key } }), refs: 0 };
       this.#entries.set(key, entry);
     }
     entry.refs++;

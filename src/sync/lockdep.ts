@@ -2,47 +2,75 @@
  * lockdep: lock-order checking, after Linux's. Off by default (one boolean read per
  * acquisition); on with `WORKBUS_LOCKDEP=1` or `lockdep.enable()`.
  *
- * Each async flow's held locks are tracked with AsyncLocalStorage. Every acquisition
- * made while holding other locks records "held → acquired" edges between lock *names*
- * (lock classes: every key of one KeyedMutex is one class). An acquisition that would
- * close a cycle in that graph throws `LockOrderError` with the whole cycle — even if
- * this run would not have deadlocked — and so does taking a lower `rank` while holding
- * a higher one, or taking again an exclusive lock the flow already holds.
+ * Flows: lockdep follows async flows itself with an `async_hooks` init hook (installed
+ * only while checking is on). A promise inherits the held list of the code that created
+ * it; timers, immediates, `nextTick` and other callbacks start empty, so each is a flow
+ * of its own. The promise a bare `acquire()` returns is registered: a promise created by
+ * awaiting (or `.then`-ing) that very promise is the continuation of the flow that asked
+ * for the lock, and it alone inherits the lock. Sibling flows forked from one
+ * synchronous context therefore never see each other's locks.
  *
- * Held lists are immutable per acquisition: a flow sees the locks taken before it
- * forked (and whether they are still held), never those its siblings took later.
+ * Orders: a lock's class is its name, or its construction site when unnamed. Taking a
+ * lock while holding others records "held class → taken class" edges; one that would
+ * close a cycle throws `LockOrderError` with the whole cycle, even if this run would not
+ * have deadlocked. Two instances of one class (two keys of a KeyedMutex) nested get an
+ * order of their own, checked the same way. Also refused: a lower `rank` taken while
+ * holding a higher one, and taking again an exclusive lock the flow already holds.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHook, executionAsyncResource } from 'node:async_hooks';
 import { LockHeldWhileWaitingError, LockOrderError, type LockOrderEdge } from '../errors.js';
+import type { LockIdentity } from './lock-options.js';
 import { Grant, type Permit } from './permit.js';
 
 /** One acquisition by one flow. */
 export interface HeldLock {
+  /** The lock object: taking it again while held is a re-entry. */
   readonly lock: object;
-  readonly name: string;
-  readonly rank: number | undefined;
+  readonly id: LockIdentity;
   /** `pending` until granted; `released` once released, or if the acquisition failed. */
   state: 'pending' | 'held' | 'released';
-  /** The flow's held list with this acquisition last. */
-  readonly within: readonly HeldLock[];
+  /** asyncId of the promise handed to the caller of a bare `acquire()`, while registered. */
+  promiseId: number | undefined;
 }
 
-const storage = new AsyncLocalStorage<readonly HeldLock[]>();
-/** name → (name taken while it was held → stack where that order was first seen). */
+type HeldList = readonly HeldLock[];
+
+const EMPTY: HeldList = Object.freeze([]);
+
+/** Execution resource (a promise, a timer, the top level) → what its flow holds. */
+const lists = new WeakMap<object, HeldList>();
+/** asyncId of a promise returned by a bare `acquire()` → that acquisition. */
+const acquisitions = new Map<number, HeldLock>();
+/** class → (class taken while it was held → stack where that order was first seen). */
 const graph = new Map<string, Map<string, string>>();
+/** Same-class nesting: instance node → (instance node taken while it was held → stack). */
+let instanceGraph = new WeakMap<object, Map<object, string>>();
+const nodeLabels = new WeakMap<object, string>();
 let enabled = false;
 
-/**
- * AsyncLocalStorage starts following async flows on its first use; until then flows
- * forked earlier would share one context. Turning checking on starts it, leaving the
- * caller's context as it is.
- */
+/** Set while `attributed` builds the promise it hands out, to learn that promise's asyncId. */
+let capturing = false;
+interface Captured {
+  readonly resource: object;
+  readonly asyncId: number;
+}
+let captured: Captured | undefined;
+
+const hook = createHook({
+  init(asyncId, type, triggerAsyncId, resource: object) {
+    if (type !== 'PROMISE') return;
+    if (capturing) captured = { resource, asyncId };
+    const current = lists.get(executionAsyncResource());
+    const acquired = acquisitions.get(triggerAsyncId);
+    if (acquired !== undefined) lists.set(resource, [...live(current ?? EMPTY), acquired]);
+    else if (current !== undefined) lists.set(resource, current);
+  },
+});
+
 function activate(): void {
   enabled = true;
-  storage.run([], noop);
+  hook.enable();
 }
-
-function noop(): void {}
 
 if (process.env.WORKBUS_LOCKDEP === '1') activate();
 
@@ -56,21 +84,21 @@ export const lockdep = {
   enable(): void {
     activate();
   },
-  /** Turns checking off (held lists are forgotten); the order graph is kept. */
+  /** Turns checking off and stops following flows (no hook cost); the order graph is kept. */
   disable(): void {
     enabled = false;
-    // Stop following flows too: the storage's promise hooks would otherwise keep costing.
-    storage.disable();
+    hook.disable();
   },
   /** Forgets every recorded order (for tests). */
   reset(): void {
     graph.clear();
+    instanceGraph = new WeakMap();
   },
-  /** Names of the locks the current async flow holds, oldest first. */
+  /** Classes of the locks the current async flow holds, oldest first. */
   held(): string[] {
-    return heldNow().map((h) => h.name);
+    return heldNow().map((h) => h.id.cls);
   },
-  /** Every order recorded so far. */
+  /** Every order between lock classes recorded so far. */
   edges(): LockOrderEdge[] {
     const out: LockOrderEdge[] = [];
     for (const [from, tos] of graph) {
@@ -80,66 +108,124 @@ export const lockdep = {
   },
 };
 
+function live(list: HeldList): HeldLock[] {
+  return list.filter((h) => h.state !== 'released');
+}
+
 function heldNow(): HeldLock[] {
-  return (storage.getStore() ?? []).filter((h) => h.state === 'held');
+  return (lists.get(executionAsyncResource()) ?? EMPTY).filter((h) => h.state === 'held');
 }
 
 /**
- * Called by a lock, synchronously in the caller's flow, before it waits. Checks the order
- * against everything the flow holds and records new edges.
- *
- * Scope: `run(fn)` passes `enter = false` and runs `fn` with {@link runHolding}, so the
- * lock is held exactly by `fn`'s flow. A bare `acquire()` cannot reach its caller's
- * continuation any other way than `enterWith` in the caller's synchronous context, so the
- * lock is then attributed to that context from the call on — including the rest of a
- * calling function's caller, when `acquire()` is the first await of an async function it
- * called. Prefer `run()` for critical sections started side by side (`Promise.all`).
+ * Runs `fn` with the current resource's list set to `list` for `fn`'s synchronous part,
+ * so the promises `fn` creates inherit `list`; the caller's list is back afterwards.
+ */
+function runWith<T>(list: HeldList, fn: () => T): T {
+  const resource = executionAsyncResource();
+  const before = lists.get(resource);
+  lists.set(resource, list);
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) lists.delete(resource);
+    else lists.set(resource, before);
+  }
+}
+
+/**
+ * Runs `fn` as a flow of its own that holds nothing, whatever its caller holds: a pool
+ * job, a bus listener. Call it only while checking is on.
+ */
+export function runInOwnFlow<T>(fn: () => T): T {
+  return runWith(EMPTY, fn);
+}
+
+/**
+ * Called by a lock, synchronously in the caller's flow, before it waits. Checks the
+ * acquisition against everything the flow holds and records new orders.
  * @throws LockOrderError for a cycle, a rank inversion, or re-taking an exclusive lock.
  */
-export function acquiring(
-  lock: object,
-  name: string,
-  rank: number | undefined,
-  exclusive: boolean,
-  enter = true,
-): HeldLock {
+export function acquiring(lock: object, id: LockIdentity, exclusive: boolean): HeldLock {
   const held = heldNow();
   for (const h of held) {
     if (h.lock === lock && exclusive) {
-      throw new LockOrderError([{ from: name, to: name }], {
-        message: `Lock "${name}" is already held by this flow; taking it again would wait forever`,
+      throw new LockOrderError([{ from: id.cls, to: id.cls }], {
+        message: `Lock "${id.cls}" is already held by this flow; taking it again would wait forever`,
       });
     }
-    if (h.rank !== undefined && rank !== undefined && rank < h.rank) {
-      throw new LockOrderError([{ from: h.name, to: name }], {
-        message: `Lock rank violation: "${name}" (rank ${rank}) taken while holding "${h.name}" (rank ${h.rank}); take lower ranks first`,
+    if (h.id.rank !== undefined && id.rank !== undefined && id.rank < h.id.rank) {
+      throw new LockOrderError([{ from: h.id.cls, to: id.cls }], {
+        message: `Lock rank violation: "${id.cls}" (rank ${id.rank}) taken while holding "${h.id.cls}" (rank ${h.id.rank}); take lower ranks first`,
       });
     }
   }
-  for (const h of held) if (h.name !== name) addEdge(h.name, name);
-  const within: HeldLock[] = [...held];
-  const entry: HeldLock = { lock, name, rank, state: 'pending', within };
-  within.push(entry);
-  if (enter) storage.enterWith(within);
-  return entry;
+  for (const h of held) {
+    if (h.id.cls !== id.cls) addEdge(graph, h.id.cls, id.cls, labelOfClass);
+    else if (h.lock !== lock) {
+      addInstanceEdge(nodeOf(h.lock, h.id), nodeOf(lock, id));
+    }
+  }
+  return { lock, id, state: 'pending', promiseId: undefined };
 }
 
-/** Runs `fn` in a flow that holds `entry` (and what was held when it was acquired). */
+/**
+ * Hands out the permit of a bare `acquire()`: marks the acquisition held when granted
+ * (and released with the permit), `map`s the permit, and registers the returned promise
+ * so that whoever awaits it, and only that flow, holds the lock.
+ */
+export function attributed(
+  entry: HeldLock,
+  permit: Promise<Permit>,
+  map: (permit: Permit) => Permit = identity,
+  onFail: () => void = noop,
+): Promise<Permit> {
+  capturing = true;
+  captured = undefined;
+  let out: Promise<Permit>;
+  try {
+    out = permit.then(
+      (p) => map(tracked(p, entry)),
+      (error: unknown) => {
+        onFail();
+        return failed(entry, error);
+      },
+    );
+  } finally {
+    capturing = false;
+  }
+  // Widened again: TypeScript cannot see that the init hook assigned it during `then`.
+  const seen = captured as Captured | undefined;
+  captured = undefined;
+  if (seen?.resource === out) {
+    entry.promiseId = seen.asyncId;
+    acquisitions.set(seen.asyncId, entry);
+  }
+  return out;
+}
+
+/** The permit of a `run()`: marks the acquisition held (it is scoped by {@link runHolding}). */
+export function holding(entry: HeldLock, permit: Promise<Permit>): Promise<Permit> {
+  return permit.then(
+    (p) => tracked(p, entry),
+    (error: unknown) => failed(entry, error),
+  );
+}
+
+/** Runs `fn` in a flow that holds `entry` on top of what the current flow holds. */
 export function runHolding<T>(entry: HeldLock, fn: () => T): T {
-  return storage.run(entry.within, fn);
+  return runWith([...live(lists.get(executionAsyncResource()) ?? EMPTY), entry], fn);
 }
 
-/** Called by a lock whose non-waiting acquisition succeeded: tracked, but adds no order (it cannot deadlock). */
-export function acquiredWithoutWait(
-  lock: object,
-  name: string,
-  rank: number | undefined,
-): HeldLock {
-  const within: HeldLock[] = heldNow();
-  const entry: HeldLock = { lock, name, rank, state: 'held', within };
-  within.push(entry);
-  storage.enterWith(within);
-  return entry;
+/**
+ * Called by a lock whose non-waiting acquisition succeeded: tracked, but adds no order
+ * (it cannot deadlock). Nothing is awaited, so the only flow to credit is the current
+ * synchronous context and what it starts afterwards.
+ */
+export function acquiredWithoutWait(lock: object, id: LockIdentity, permit: Permit): Permit {
+  const entry: HeldLock = { lock, id, state: 'held', promiseId: undefined };
+  const resource = executionAsyncResource();
+  lists.set(resource, [...live(lists.get(resource) ?? EMPTY), entry]);
+  return tracked(permit, entry);
 }
 
 /** @throws LockHeldWhileWaitingError if the current flow holds any lock (checking on). */
@@ -149,40 +235,101 @@ export function assertNotHolding(waitingOn: string): void {
   if (held.length > 0)
     throw new LockHeldWhileWaitingError(
       waitingOn,
-      held.map((h) => h.name),
+      held.map((h) => h.id.cls),
     );
 }
 
-function addEdge(from: string, to: string): void {
-  let tos = graph.get(from);
+function tracked(permit: Permit, entry: HeldLock): Permit {
+  entry.state = 'held';
+  return new Grant(permit.weight, () => {
+    forget(entry);
+    permit.release();
+  });
+}
+
+function failed(entry: HeldLock, error: unknown): never {
+  forget(entry);
+  throw error;
+}
+
+function forget(entry: HeldLock): void {
+  entry.state = 'released';
+  if (entry.promiseId !== undefined) acquisitions.delete(entry.promiseId);
+  entry.promiseId = undefined;
+}
+
+/** The live registrations of bare acquisitions (for the memory test). */
+export function registeredAcquisitions(): number {
+  return acquisitions.size;
+}
+
+/**
+ * The node of one instance in its class's instance order: the lock itself, or for a
+ * KeyedMutex key an interned node per (KeyedMutex, key), created only when nested.
+ */
+function nodeOf(lock: object, id: LockIdentity): object {
+  if (id.keyOf === undefined) {
+    if (!nodeLabels.has(lock)) nodeLabels.set(lock, `${id.cls}#${++instances}`);
+    return lock;
+  }
+  const { owner, key } = id.keyOf;
+  let nodes = keyNodes.get(owner);
+  if (nodes === undefined) keyNodes.set(owner, (nodes = new Map<unknown, object>()));
+  let node = nodes.get(key);
+  if (node === undefined) {
+    node = {};
+    nodes.set(key, node);
+    nodeLabels.set(node, `${id.cls}[${String(key)}]`);
+  }
+  return node;
+}
+
+let instances = 0;
+const keyNodes = new WeakMap<object, Map<unknown, object>>();
+
+function addInstanceEdge(from: object, to: object): void {
+  addEdge(instanceGraph, from, to, (node) => nodeLabels.get(node) ?? '?');
+}
+
+function labelOfClass(cls: string): string {
+  return cls;
+}
+
+interface Graph<N> {
+  get(node: N): Map<N, string> | undefined;
+  set(node: N, tos: Map<N, string>): unknown;
+}
+
+function addEdge<N>(g: Graph<N>, from: N, to: N, label: (node: N) => string): void {
+  let tos = g.get(from);
   if (tos?.has(to)) return;
-  const path = pathBetween(to, from);
+  const path = pathBetween(g, to, from);
   if (path !== undefined) {
     const here = new Error('first seen').stack ?? '';
-    const cycle: LockOrderEdge[] = [{ from, to, firstSeen: here }];
+    const cycle: LockOrderEdge[] = [{ from: label(from), to: label(to), firstSeen: here }];
     for (let i = 0; i + 1 < path.length; i++) {
-      const a = path[i] as string;
-      const b = path[i + 1] as string;
-      cycle.push({ from: a, to: b, firstSeen: graph.get(a)?.get(b) ?? '' });
+      const a = path[i] as N;
+      const b = path[i + 1] as N;
+      cycle.push({ from: label(a), to: label(b), firstSeen: g.get(a)?.get(b) ?? '' });
     }
     throw new LockOrderError(cycle);
   }
-  if (tos === undefined) graph.set(from, (tos = new Map<string, string>()));
-  tos.set(to, new Error(`"${to}" taken while holding "${from}"`).stack ?? '');
+  if (tos === undefined) g.set(from, (tos = new Map<N, string>()));
+  tos.set(to, new Error(`"${label(to)}" taken while holding "${label(from)}"`).stack ?? '');
 }
 
-/** A path of lock names from `start` to `goal` in the order graph, if there is one. */
-function pathBetween(start: string, goal: string): string[] | undefined {
-  const previous = new Map<string, string>([[start, start]]);
+/** A path from `start` to `goal` in `g`, if there is one. */
+function pathBetween<N>(g: Graph<N>, start: N, goal: N): N[] | undefined {
+  const previous = new Map<N, N>([[start, start]]);
   const queue = [start];
   for (let i = 0; i < queue.length; i++) {
-    const at = queue[i] as string;
+    const at = queue[i] as N;
     if (at === goal) {
       const path = [goal];
-      for (let step = goal; step !== start;) path.unshift((step = previous.get(step) as string));
+      for (let step = goal; step !== start;) path.unshift((step = previous.get(step) as N));
       return path;
     }
-    for (const next of graph.get(at)?.keys() ?? []) {
+    for (const next of g.get(at)?.keys() ?? []) {
       if (!previous.has(next)) {
         previous.set(next, at);
         queue.push(next);
@@ -192,17 +339,8 @@ function pathBetween(start: string, goal: string): string[] | undefined {
   return undefined;
 }
 
-/** The permit handed to the caller when checking is on: marks the acquisition held, and released with it. */
-export function tracked(permit: Permit, entry: HeldLock): Permit {
-  entry.state = 'held';
-  return new Grant(permit.weight, () => {
-    entry.state = 'released';
-    permit.release();
-  });
+function identity<T>(value: T): T {
+  return value;
 }
 
-/** Marks an acquisition that failed (abort, close): the flow does not hold it. */
-export function failed(entry: HeldLock, error: unknown): never {
-  entry.state = 'released';
-  throw error;
-}
+function noop(): void {}

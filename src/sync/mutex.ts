@@ -1,7 +1,9 @@
 import type { AbortOptions } from '../abort.js';
+import { callable } from '../validate.js';
 import { lockIdentity, type LockOptions } from './lock-options.js';
+import { lockdep } from './lockdep.js';
 import type { Permit } from './permit.js';
-import { Semaphore } from './semaphore.js';
+import { abortOptions, semaphoreOf, type Semaphore } from './semaphore.js';
 
 /**
  * A mutual-exclusion lock with FIFO waiters. Not re-entrant: acquiring it again in the
@@ -10,12 +12,15 @@ import { Semaphore } from './semaphore.js';
 export class Mutex {
   readonly #sem: Semaphore;
 
-  /** @throws TypeError/RangeError naming `name` or `rank` when invalid. */
-  constructor(options: LockOptions = {}) {
-    this.#sem = new Semaphore(1, lockIdentity(options, 'Mutex'));
+  /**
+   * @param options `name` and `rank`; unknown keys and `null` values are refused.
+   * @throws TypeError/RangeError naming `options`, `options.name` or `options.rank` when invalid.
+   */
+  constructor(options?: LockOptions) {
+    this.#sem = semaphoreOf(1, lockIdentity('options', options, 'Mutex', lockdep.enabled));
   }
 
-  /** Lock class name (for lockdep). */
+  /** Lock name: the `name` option, or `'Mutex'`. */
   get name(): string {
     return this.#sem.name;
   }
@@ -43,13 +48,25 @@ export class Mutex {
   /**
    * Waits for the lock (FIFO). Rejects with an abort error if the signal aborts while
    * waiting or in the tick the lock is granted; the lock is not kept in that case.
+   * Under lockdep the lock is held by the flow that awaits the returned promise.
+   * @throws TypeError (as a rejection) for bad `options`, before any state is touched.
    */
   acquire(options: AbortOptions = {}): Promise<Permit> {
     return this.#sem.acquire(1, options);
   }
 
-  /** Runs `fn` holding the lock; releases it when `fn` settles. */
+  /**
+   * Runs `fn` holding the lock; releases it when `fn` settles.
+   * @throws TypeError (as a rejection) for a bad `fn` or `options`, before any state is touched.
+   */
   run<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    return this.#sem.run(fn, options);
+    let signal: AbortSignal | undefined;
+    try {
+      callable('fn', fn);
+      signal = abortOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#sem.run(fn, { signal });
   }
 }

@@ -1,10 +1,11 @@
 import { throwIfAborted, type AbortOptions } from '../abort.js';
 import { WaitList } from '../internal/wait-list.js';
-import { optionalSignal } from '../validate.js';
+import { callable } from '../validate.js';
 import { lockIdentity, type LockIdentity, type LockOptions } from './lock-options.js';
-import { grantedLater, grantedNow, runHeld, type Acquisition } from './acquisition.js';
-import { acquiredWithoutWait, acquiring, lockdep, tracked, type HeldLock } from './lockdep.js';
+import { grantedLater, handedOut, runHeld, type Acquisition } from './acquisition.js';
+import { acquiredWithoutWait, acquiring, lockdep, type HeldLock } from './lockdep.js';
 import { Grant, type Permit } from './permit.js';
+import { abortOptions } from './semaphore.js';
 
 type Mode = 'read' | 'write';
 
@@ -31,12 +32,15 @@ export class RWLock {
   };
   readonly #dispatchAfterAbort = (): void => this.#dispatch();
 
-  /** @throws TypeError/RangeError naming `name` or `rank` when invalid. */
-  constructor(options: LockOptions = {}) {
-    this.#id = lockIdentity(options, 'RWLock');
+  /**
+   * @param options `name` and `rank`; unknown keys and `null` values are refused.
+   * @throws TypeError/RangeError naming `options`, `options.name` or `options.rank` when invalid.
+   */
+  constructor(options?: LockOptions) {
+    this.#id = lockIdentity('options', options, 'RWLock', lockdep.enabled);
   }
 
-  /** Lock class name (for lockdep). */
+  /** Lock name: the `name` option, or `'RWLock'`. */
   get name(): string {
     return this.#id.name;
   }
@@ -74,48 +78,75 @@ export class RWLock {
   #tryAcquire(mode: Mode): Permit | undefined {
     const permit = this.#tryTake(mode);
     if (permit === undefined || !lockdep.enabled) return permit;
-    return tracked(permit, acquiredWithoutWait(this, this.name, this.rank));
+    return acquiredWithoutWait(this, this.#id, permit);
   }
 
   /**
    * Waits for a read lock: until no writer holds the lock and every earlier waiter has
-   * been served. Abort semantics as {@link Semaphore.acquire}.
+   * been served. Abort semantics as {@link Semaphore.acquire}; under lockdep the lock is
+   * held by the flow that awaits the returned promise.
+   * @throws TypeError (as a rejection) for bad `options`, before any state is touched.
    */
   acquireRead(options: AbortOptions = {}): Promise<Permit> {
-    return this.#acquire('read', options, true).permit;
+    return this.#acquireBare('read', options);
   }
 
-  /** Waits for the write lock: until nobody else holds it and every earlier waiter has been served. */
+  /**
+   * Waits for the write lock: until nobody else holds it and every earlier waiter has
+   * been served. As {@link RWLock.acquireRead} otherwise.
+   */
   acquireWrite(options: AbortOptions = {}): Promise<Permit> {
-    return this.#acquire('write', options, true).permit;
+    return this.#acquireBare('write', options);
   }
 
-  /** Runs `fn` holding a read lock; releases it when `fn` settles. */
+  /**
+   * Runs `fn` holding a read lock; releases it when `fn` settles.
+   * @throws TypeError (as a rejection) for a bad `fn` or `options`, before any state is touched.
+   */
   runRead<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    return runHeld(this.#acquire('read', options, false), fn);
+    return this.#run('read', fn, options);
   }
 
-  /** Runs `fn` holding the write lock; releases it when `fn` settles. */
+  /** Runs `fn` holding the write lock; releases it when `fn` settles. As {@link RWLock.runRead} otherwise. */
   runWrite<T>(fn: () => T | PromiseLike<T>, options: AbortOptions = {}): Promise<T> {
-    return runHeld(this.#acquire('write', options, false), fn);
+    return this.#run('write', fn, options);
   }
 
-  #acquire(mode: Mode, options: AbortOptions, enter: boolean): Acquisition {
+  #acquireBare(mode: Mode, options: unknown): Promise<Permit> {
     let signal: AbortSignal | undefined;
+    try {
+      signal = abortOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return handedOut(this.#acquire(mode, signal));
+  }
+
+  #run<T>(mode: Mode, fn: () => T | PromiseLike<T>, options: unknown): Promise<T> {
+    let signal: AbortSignal | undefined;
+    try {
+      callable('fn', fn);
+      signal = abortOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runHeld(this.#acquire(mode, signal), fn);
+  }
+
+  #acquire(mode: Mode, signal: AbortSignal | undefined): Acquisition {
     let entry: HeldLock | undefined;
     try {
-      signal = optionalSignal('options.signal', options.signal);
       throwIfAborted(signal);
       // Any second hold of one RWLock by one flow can deadlock: an upgrade always, a
       // nested read as soon as a writer queues between the two (writer preference).
-      if (lockdep.enabled) entry = acquiring(this, this.name, this.rank, true, enter);
+      if (lockdep.enabled) entry = acquiring(this, this.#id, true);
     } catch (error) {
       return { permit: Promise.reject(error), entry: undefined };
     }
     const permit = this.#tryTake(mode);
-    if (permit) return { permit: grantedNow(permit, entry), entry };
+    if (permit) return { permit: Promise.resolve(permit), entry };
     const parked = this.#waiters.park(mode, signal, this.#dispatchAfterAbort);
-    return { permit: grantedLater(parked, signal, entry), entry };
+    return { permit: grantedLater(parked, signal), entry };
   }
 
   #fits(mode: Mode): boolean {

@@ -223,6 +223,6 @@ describe('KeyedMutex options', () => {
 
   it('rejects an empty name naming the field', () => {
     expect(() => new KeyedMutex({ name: '' })).toThrow(TypeError);
-    expect(() => new KeyedMutex({ name: '' })).toThrow(/^name must be a non-empty string/);
+    expect(() => new KeyedMutex({ name: '' })).toThrow(/^options\.name must be a non-empty string/);
   });
 });

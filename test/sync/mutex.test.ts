@@ -249,26 +249,41 @@ describe('Mutex options', () => {
   });
 
   it.each<[string, LockOptions, ErrorConstructor, RegExp]>([
-    ['rank -1', { rank: -1 }, RangeError, /^rank must be an integer .*got -1 \(number\)$/],
-    ['rank 1.5', { rank: 1.5 }, RangeError, /^rank must be an integer .*got 1\.5 \(number\)$/],
+    [
+      'rank -1',
+      { rank: -1 },
+      RangeError,
+      /^options\.rank must be a non-negative integer, got -1 \(number\)$/,
+    ],
+    [
+      'rank 1.5',
+      { rank: 1.5 },
+      RangeError,
+      /^options\.rank must be a non-negative integer, got 1\.5 \(number\)$/,
+    ],
     [
       'rank NaN',
       { rank: Number.NaN },
       RangeError,
-      /^rank must be an integer .*got NaN \(number\)$/,
+      /^options\.rank must be a non-negative integer, got NaN \(number\)$/,
     ],
     [
       "rank '1'",
       { rank: '1' as unknown as number },
       TypeError,
-      /^rank must be an integer .*got "1" \(string\)$/,
+      /^options\.rank must be a non-negative integer, got "1" \(string\)$/,
     ],
-    ["name ''", { name: '' }, TypeError, /^name must be a non-empty string, got "" \(string\)$/],
+    [
+      "name ''",
+      { name: '' },
+      TypeError,
+      /^options\.name must be a non-empty string, got "" \(string\)$/,
+    ],
     [
       'name 5',
       { name: 5 as unknown as string },
       TypeError,
-      /^name must be a non-empty string, got 5 \(number\)$/,
+      /^options\.name must be a non-empty string, got 5 \(number\)$/,
     ],
   ])('rejects %s, naming the field and the value', (_label, options, type, message) => {
     const construct = (): Mutex => new Mutex(options);

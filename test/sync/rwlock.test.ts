@@ -361,6 +361,6 @@ describe('RWLock options', () => {
 
   it('rejects an invalid rank naming the field and the value', () => {
     expect(() => new RWLock({ rank: -1 })).toThrow(RangeError);
-    expect(() => new RWLock({ rank: -1 })).toThrow(/^rank must be .*got -1 \(number\)$/);
+    expect(() => new RWLock({ rank: -1 })).toThrow(/^options\.rank must be .*got -1 \(number\)$/);
   });
 });

@@ -145,7 +145,7 @@ describe('Semaphore', () => {
       'rejects capacity %s',
       (capacity) => {
         expect(() => new Semaphore(capacity)).toThrow(RangeError);
-        expect(() => new Semaphore(capacity)).toThrow(`capacity must be an integer from 1`);
+        expect(() => new Semaphore(capacity)).toThrow('capacity must be a positive integer');
       },
     );
 
@@ -179,8 +179,12 @@ describe('Semaphore', () => {
       expect(sem.name).toBe('db');
       expect(sem.rank).toBe(3);
       expect(new Semaphore(1).name).toBe('Semaphore');
-      expect(() => new Semaphore(1, { rank: -1 })).toThrow(/rank must be an integer/);
-      expect(() => new Semaphore(1, { name: '' })).toThrow(/name must be a non-empty string/);
+      expect(() => new Semaphore(1, { rank: -1 })).toThrow(
+        /options\.rank must be a non-negative integer/,
+      );
+      expect(() => new Semaphore(1, { name: '' })).toThrow(
+        /options\.name must be a non-empty string/,
+      );
     });
   });
 });
