@@ -1,6 +1,6 @@
 import { AbortError } from '../errors.js';
 import { abortErrorOf, onAbort, throwIfAborted, type AbortOptions } from '../abort.js';
-import { callable, optionalSignal } from '../validate.js';
+import { callable, optionalSignal, options as optionsOf } from '../validate.js';
 
 interface Flight<V> {
   readonly promise: Promise<V>;
@@ -30,6 +30,7 @@ export class SingleFlight<K, V> {
   /**
    * Returns the in-flight result for `key`, or starts `fn` for it. Waits for that call;
    * rejects with its error, or with an abort error if `options.signal` aborts first.
+   * @throws TypeError (as a rejection) for a bad `fn` or `options` (unknown keys, `null`), before any state is touched.
    */
   run(
     key: K,
@@ -39,7 +40,7 @@ export class SingleFlight<K, V> {
     let signal: AbortSignal | undefined;
     try {
       callable('fn', fn);
-      signal = optionalSignal('options.signal', options.signal);
+      signal = optionalSignal('options.signal', optionsOf('options', options, ['signal']).signal);
       throwIfAborted(signal);
     } catch (error) {
       return Promise.reject(error);
