@@ -4,6 +4,7 @@
  * takes when lockdep is off, without the Mutex wrapper); then the same with a nested
  * pair (hold A, take B), where lockdep also checks the order against the graph.
  */
+import { pathToFileURL } from 'node:url';
 import { Mutex, Semaphore, lockdep } from 'workbus';
 import { measure, printTable, type Case, type Row } from './harness.js';
 
@@ -95,9 +96,9 @@ function report(title: string, f: Figures): void {
 }
 
 /**
- * Every "off" case and the floors are measured before lockdep is first turned on: once
- * on, its AsyncLocalStorage keeps Node's promise hooks installed even after
- * `lockdep.disable()`, which slows every promise in the process (the last row shows it).
+ * Every "off" case and the floors are measured before lockdep is first turned on, and
+ * measured again after `lockdep.disable()`: the last row shows that disabling removes
+ * lockdep's async hook, so a process that turned checking off pays nothing for it.
  */
 export async function benchLockdep(scale: number): Promise<void> {
   const ops = Math.round(1_000_000 * scale);
@@ -127,4 +128,9 @@ export async function benchLockdep(scale: number): Promise<void> {
     floor: nestedFloor,
     offAfterOn: nestedAfter,
   });
+}
+
+// `npx tsx bench/lockdep.ts` runs this benchmark alone (`BENCH_SCALE` as for `npm run bench`).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await benchLockdep(Number(process.env.BENCH_SCALE ?? '1'));
 }
