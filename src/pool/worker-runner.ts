@@ -83,14 +83,18 @@ export class WorkerRunner {
         else if (message.kind !== 'abort') report.outcome ??= message;
       };
       // Messages the thread posted before tinypool's answer are already queued on the
-      // port when that answer arrives (one thread, causal order): take them at once.
+      // port when that answer arrives (one thread, causal order): take them at once. A
+      // closed port has delivered them all, and must not be read: Node 20 crashes the
+      // process when receiveMessageOnPort runs while a port is closing.
+      let closed = false;
       const drain = (): void => {
-        for (let entry = receiveMessageOnPort(port1); entry; entry = receiveMessageOnPort(port1)) {
-          receive(entry.message as WorkerMessage);
+        if (closed) return;
+        for (let e = receiveMessageOnPort(port1); e; e = receiveMessageOnPort(port1)) {
+          receive(e.message as WorkerMessage);
         }
       };
       const onClose = (): void => {
-        drain();
+        closed = true;
         // Closed without an outcome before tinypool answered: the thread is gone, and
         // tinypool never notices an exit. Aborting its task makes it drop the thread.
         if (report.outcome === undefined && !report.answered) teardown.abort(THREAD_DIED);
