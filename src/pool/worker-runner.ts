@@ -165,9 +165,13 @@ export class WorkerRunner {
     );
   }
 
-  /** Idle threads stop now, busy ones after their job. */
+  /**
+   * Idle threads stop now, busy ones after their job. Only after a load failure: tinypool's
+   * `isolateWorkers` would instead start a thread (and load the module) for every job.
+   */
   #recycle(): void {
     this.#watchThreads();
+    // Rejects only if a thread fails while stopping, and such a thread is gone all the same.
     this.#threads.recycleWorkers().catch(noop);
   }
 
