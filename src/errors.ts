@@ -13,6 +13,7 @@ export type WorkbusErrorCode =
   | 'QUEUE_FULL'
   | 'SUBSCRIBER_LIMIT'
   | 'TASK_FAILED'
+  | 'WORKER_FAILED'
   | 'LOCK_ORDER'
   | 'LOCK_HELD_WHILE_WAITING'
   | 'LIFECYCLE';
@@ -133,5 +134,32 @@ export class LockHeldWhileWaitingError extends WorkbusError {
 export class LifecycleError extends WorkbusError {
   constructor(message: string, options?: ErrorOptions) {
     super('LIFECYCLE', message, options);
+  }
+}
+
+/**
+ * A worker job type's module or thread failed a job: the module did not load or is not a
+ * `workerTask`, the thread exited or crashed while running the job, or the task handed
+ * the pool something that cannot cross the thread boundary (a result, thrown value or
+ * progress report that cannot be cloned). The underlying failure, when there is one, is
+ * the `cause`. A task that merely throws fails its job with its own error, not this one.
+ */
+export class WorkerError extends WorkbusError {
+  /** The job type whose worker failed. */
+  readonly type: string;
+  /** The type's worker module, as given in its `worker` option (a URL as its href). */
+  readonly module: string;
+
+  constructor(
+    message: string,
+    options: ErrorOptions & { readonly type: string; readonly module: string },
+  ) {
+    super('WORKER_FAILED', message, options);
+    this.type = options.type;
+    this.module = options.module;
+  }
+
+  override get name(): 'WorkerError' {
+    return 'WorkerError';
   }
 }

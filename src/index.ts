@@ -9,6 +9,7 @@ export {
   LockOrderError,
   LockHeldWhileWaitingError,
   LifecycleError,
+  WorkerError,
   type WorkbusErrorCode,
   type LockOrderEdge,
 } from './errors.js';

@@ -7,6 +7,7 @@ import {
   QueueFullError,
   TimeoutError,
   WorkbusError,
+  WorkerError,
   isAbortError,
 } from '../src/index.js';
 
@@ -28,6 +29,11 @@ describe('errors', () => {
       new LockHeldWhileWaitingError('pool.run', ['store']),
       'LOCK_HELD_WHILE_WAITING',
       'LockHeldWhileWaitingError',
+    ],
+    [
+      new WorkerError('failed', { type: 'cpu', module: 'file:///app/cpu.worker.js' }),
+      'WORKER_FAILED',
+      'WorkerError',
     ],
   ])('%s has a stable code and its class name', (error, code, name) => {
     expect(error).toBeInstanceOf(WorkbusError);

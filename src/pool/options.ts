@@ -1,4 +1,4 @@
-import { finite, integer, oneOf, optionalSignal } from '../validate.js';
+import { duration, finite, integer, oneOf, optionalSignal } from '../validate.js';
 import type { PoolEventSink } from './events.js';
 
 /** At most `limit` job starts in any window of `intervalMs`. */
@@ -19,9 +19,29 @@ export interface JobTypeOptions {
    */
   readonly stallAfterMs?: number | undefined;
   /**
-   * Run this type's jobs in worker threads (tinypool): the module (a path or file URL,
-   * compiled JavaScript) default-exports a function wrapped with `workerTask`. Jobs of
-   * this type are submitted as structured-cloneable input, not as functions.
+   * Run this type's jobs in worker threads (tinypool). Jobs of this type are submitted as
+   * structured-cloneable input, not as functions.
+   *
+   * The module (an absolute path or file URL) must be JavaScript the runtime loads as it
+   * is: compiled output or a `.mjs` file, not TypeScript source. It default-exports a
+   * function wrapped with `workerTask`. A TypeScript app points at its compiled file, or
+   * at a JavaScript shim that loads the TypeScript module through `tsx`:
+   *
+   * ```js
+   * // parse.worker.mjs
+   * import { tsImport } from 'tsx/esm/api';
+   * const { default: task } = await tsImport('./parse.worker.ts', import.meta.url);
+   * export default task;
+   * ```
+   *
+   * Whatever the module or its thread does wrong ends the job, never the process: a
+   * module that is missing, fails to parse, throws at import, or does not default-export
+   * a `workerTask`, a thread that exits or crashes mid-job, a result, thrown value or
+   * progress report that cannot be cloned, each fail the job with `WorkerError` (code
+   * `WORKER_FAILED`, naming the type and module, the failure as `cause`), and the job's
+   * slot is freed. The module is loaded by each thread for its first job, so no failure
+   * poisons the type: a thread whose load failed is replaced, and a later job loads the
+   * module afresh (and runs, once the file is fixed).
    */
   readonly worker?: string | URL | undefined;
   /**
@@ -142,7 +162,7 @@ export function normalizeOptions(options: WorkPoolOptions<string>): NormalizedOp
       rate,
       stallAfterMs: optionalInteger(`types.${name}.stallAfterMs`, t.stallAfterMs, 1),
       worker: workerModule(`types.${name}.worker`, t.worker),
-      cancelGraceMs: integer(`types.${name}.cancelGraceMs`, t.cancelGraceMs ?? 100, 0),
+      cancelGraceMs: duration(`types.${name}.cancelGraceMs`, t.cancelGraceMs ?? 100),
     });
   });
   const queue = o.queue === undefined ? {} : object('queue', o.queue);

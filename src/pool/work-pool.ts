@@ -140,7 +140,10 @@ export class WorkPool<Type extends string = string> {
     this.#typeNames = this.#queues.map((q) => q.name);
     for (const t of this.#o.types) {
       if (t.worker !== undefined)
-        this.#runners.set(t.name, new WorkerRunner(t.worker, t.concurrency, t.cancelGraceMs));
+        this.#runners.set(
+          t.name,
+          new WorkerRunner(t.name, t.worker, t.concurrency, t.cancelGraceMs),
+        );
     }
     this.#history = this.#o.history > 0 ? new RingBuffer<JobView>(this.#o.history) : undefined;
     this.#lowest =

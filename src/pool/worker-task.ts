@@ -9,9 +9,11 @@
  * });
  * ```
  *
- * The pool sends each job's input with a MessagePort: progress goes back over it, and a
- * cancel comes in over it (the task's `signal` aborts). A task that ignores the abort is
- * stopped by tearing its thread down after the type's `cancelGraceMs`.
+ * The pool sends each job's input with a MessagePort. Everything the job tells the pool
+ * travels over that port, in order: `started`, progress reports, then exactly one outcome,
+ * after which the thread closes its end. A cancel comes in over it (the task's `signal`
+ * aborts). A task that ignores the abort is stopped by tearing its thread down after the
+ * type's `cancelGraceMs`.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { AbortError } from '../errors.js';
@@ -22,7 +24,12 @@ export interface WorkerTaskContext {
   readonly signal: AbortSignal;
   readonly id: string;
   readonly attempt: number;
-  /** Reports progress in [0, 1] to the pool (coalesced there into `job.progress` events). */
+  /**
+   * Reports progress in [0, 1] to the pool (coalesced there into `job.progress` events).
+   * @throws RangeError/TypeError for a fraction outside [0, 1] or a note that is not a
+   * string; the job then fails with `WorkerError` even if the task catches it, since the
+   * report could not reach the pool.
+   */
   progress(fraction: number, note?: string): void;
 }
 
@@ -34,56 +41,107 @@ export interface WorkerEnvelope {
   readonly port: MessagePort;
 }
 
+/** @internal A failure reduced to strings, which always survive structured cloning. */
+export interface FailureDetail {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+}
+
+/** @internal How the task ended, as told to the pool. */
+export type WorkerOutcome =
+  | { readonly kind: 'returned'; readonly value: unknown }
+  | { readonly kind: 'threw'; readonly error: unknown }
+  /** The task broke the thread boundary; the pool fails the job with `WorkerError`. */
+  | { readonly kind: 'broke'; readonly problem: string; readonly detail: FailureDetail };
+
 /** @internal Messages over a worker job's port. */
 export type WorkerMessage =
+  | { readonly kind: 'started' }
   | { readonly kind: 'progress'; readonly fraction: number; readonly note: string | undefined }
-  | { readonly kind: 'done' }
-  | { readonly kind: 'abort'; readonly reason: string };
-
-/**
- * @internal What a wrapped task returns through tinypool. The marker tells the pool that
- * a `done` message was posted on the job's port before the result, so the pool can wait
- * for it and lose no progress message behind the result (the two travel on different
- * channels).
- */
-export interface WorkerResult<R> {
-  readonly workbusWorkerResult: true;
-  readonly value: R;
-}
+  | { readonly kind: 'abort'; readonly reason: string }
+  | WorkerOutcome;
 
 /** @internal */
-export function isWorkerResult(value: unknown): value is WorkerResult<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { workbusWorkerResult?: unknown }).workbusWorkerResult === true
-  );
+export function failureDetail(value: unknown): FailureDetail {
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message, stack: value.stack };
+  }
+  return { name: typeof value, message: safeString(value), stack: undefined };
 }
 
-/** Wraps a worker module's function so the pool can run it in a thread. */
+/**
+ * Wraps a worker module's function so the pool can run it in a thread. The wrapped
+ * function never rejects and resolves to nothing: every way the task can end, including
+ * a value that cannot be cloned, is posted to the pool over the job's port.
+ */
 export function workerTask<I, R>(
   fn: (input: I, context: WorkerTaskContext) => R | PromiseLike<R>,
-): (envelope: WorkerEnvelope) => Promise<WorkerResult<R>> {
+): (envelope: WorkerEnvelope) => Promise<void> {
   return async ({ input, id, attempt, port }) => {
+    send(port, { kind: 'started' });
     const controller = new AbortController();
     port.on('message', (message: WorkerMessage) => {
       if (message.kind === 'abort') controller.abort(new AbortError(message.reason));
     });
+    let badProgress: Error | undefined;
+    const progress = (fraction: number, note?: string): void => {
+      try {
+        checkProgress(fraction, note);
+      } catch (error) {
+        badProgress ??= error as Error;
+        throw error;
+      }
+      send(port, { kind: 'progress', fraction, note });
+    };
+    let outcome: WorkerOutcome;
     try {
-      const value = await fn(input as I, {
-        signal: controller.signal,
-        id,
-        attempt,
-        progress: (fraction, note) => {
-          const message: WorkerMessage = { kind: 'progress', fraction, note };
-          port.postMessage(message);
-        },
-      });
-      return { workbusWorkerResult: true, value };
+      const value = await fn(input as I, { signal: controller.signal, id, attempt, progress });
+      outcome = { kind: 'returned', value };
+    } catch (error) {
+      outcome = { kind: 'threw', error };
+    }
+    if (badProgress !== undefined) {
+      outcome = broke('reported progress the pool cannot take', badProgress);
+    }
+    try {
+      send(port, outcome);
+    } catch (cloneError) {
+      // DataCloneError: report it, with what the task produced, in strings that always clone.
+      const what = outcome.kind === 'returned' ? 'returned a result' : 'threw a value';
+      const why = cloneError instanceof Error ? cloneError.message : safeString(cloneError);
+      const produced = outcome.kind === 'threw' ? outcome.error : cloneError;
+      send(port, broke(`${what} that cannot be cloned (${why})`, produced));
     } finally {
-      const done: WorkerMessage = { kind: 'done' };
-      port.postMessage(done);
       port.close();
     }
   };
+}
+
+function send(port: MessagePort, message: WorkerMessage): void {
+  port.postMessage(message);
+}
+
+function broke(problem: string, cause: unknown): WorkerOutcome {
+  return { kind: 'broke', problem, detail: failureDetail(cause) };
+}
+
+/** The pool's own checks on progress, made here so a bad report fails in the thread. */
+function checkProgress(fraction: unknown, note: unknown): void {
+  if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
+    throw new RangeError(
+      `progress fraction must be a number from 0 to 1, got ${safeString(fraction)}`,
+    );
+  }
+  if (note !== undefined && typeof note !== 'string') {
+    throw new TypeError(`progress note must be a string, got ${typeof note}`);
+  }
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

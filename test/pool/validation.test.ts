@@ -57,6 +57,18 @@ describe('WorkPool constructor validation', () => {
       ['types.embed.stallAfterMs', '0'],
     ],
     [
+      'a type with cancelGraceMs -1',
+      { concurrency: 1, types: { cpu: { concurrency: 1, cancelGraceMs: -1 } } },
+      RangeError,
+      ['types.cpu.cancelGraceMs', '-1'],
+    ],
+    [
+      'a type with cancelGraceMs "100"',
+      { concurrency: 1, types: { cpu: { concurrency: 1, cancelGraceMs: '100' } } },
+      TypeError,
+      ['types.cpu.cancelGraceMs', '"100"'],
+    ],
+    [
       'a type that is not an object',
       { concurrency: 1, types: { fetch: 3 } },
       TypeError,
