@@ -129,6 +129,14 @@ export function runHolding<T>(entry: HeldLock, fn: () => T): T {
   return storage.run(entry.within, fn);
 }
 
+/**
+ * Runs `fn` in a flow of its own that holds no lock: a pool job, a bus listener or a timer
+ * started inside a critical section is not part of it. Off, a plain call.
+ */
+export function runInOwnFlow<T>(fn: () => T): T {
+  return enabled ? storage.run([], fn) : fn();
+}
+
 /** Called by a lock whose non-waiting acquisition succeeded: tracked, but adds no order (it cannot deadlock). */
 export function acquiredWithoutWait(
   lock: object,
