@@ -18,7 +18,7 @@ import Bottleneck from 'bottleneck';
 import fastq from 'fastq';
 import pLimit from 'p-limit';
 import PQueue from 'p-queue';
-import { WorkPool, type TaskContext } from 'workbus';
+import { WorkPool, type TaskContext, type JobTypeOptions } from 'workbus';
 import { printTable, type Row } from './harness.js';
 
 const CONCURRENCY = 8;
@@ -82,7 +82,10 @@ const peers: readonly Peer[] = [
   {
     name: 'workbus WorkPool.submit (priority, 3 types)',
     run: async (w, ops, work) => {
-      const pool = new WorkPool<JobType>({ concurrency: CONCURRENCY, types: POOL_TYPES });
+      const pool = new WorkPool<Record<JobType, JobTypeOptions>>({
+        concurrency: CONCURRENCY,
+        types: POOL_TYPES,
+      });
       const task = (_: TaskContext): Promise<void> => work();
       const all: Promise<void>[] = [];
       for (let i = 0; i < ops; i++) {
@@ -235,8 +238,11 @@ const blocker = ({ signal }: TaskContext): Promise<void> =>
  * A pool with `finished` jobs already run (they fill the history ring) and every slot
  * taken by a blocker, so whatever is submitted next stays queued.
  */
-async function saturatedPool(finished = 0): Promise<WorkPool<JobType>> {
-  const pool = new WorkPool<JobType>({ concurrency: CONCURRENCY, types: POOL_TYPES });
+async function saturatedPool(finished = 0): Promise<WorkPool<Record<JobType, JobTypeOptions>>> {
+  const pool = new WorkPool<Record<JobType, JobTypeOptions>>({
+    concurrency: CONCURRENCY,
+    types: POOL_TYPES,
+  });
   await Promise.all(
     Array.from({ length: finished }, (_, i) => pool.run(TYPES[i % 3] ?? 'fetch', noop)),
   );
@@ -245,7 +251,7 @@ async function saturatedPool(finished = 0): Promise<WorkPool<JobType>> {
 }
 
 /** Closes a pool holding many queued jobs (each cancel builds an abort error; stacks skipped). */
-async function closeQueued(pool: WorkPool<JobType>): Promise<void> {
+async function closeQueued(pool: WorkPool<Record<JobType, JobTypeOptions>>): Promise<void> {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {

@@ -23,6 +23,7 @@ import {
   type PoolEvents,
   type StopContext,
   type StopReport,
+  type JobTypeOptions,
 } from 'workbus';
 
 /**
@@ -68,7 +69,7 @@ export class MemoryStore implements Component {
 
 /** Submits a job every `everyMs` while started; as it stops, submits a last flush job. */
 class Producer implements Component {
-  readonly #pool: WorkPool<'write'>;
+  readonly #pool: WorkPool<Record<'write', JobTypeOptions>>;
   readonly #store: MemoryStore;
   readonly #everyMs: number;
   readonly #flushMs: number;
@@ -77,7 +78,7 @@ class Producer implements Component {
   #submitted = 0;
 
   constructor(
-    pool: WorkPool<'write'>,
+    pool: WorkPool<Record<'write', JobTypeOptions>>,
     store: MemoryStore,
     options: { everyMs: number; flushMs: number; log: (line: string) => void },
   ) {

@@ -14,6 +14,7 @@ export type WorkbusErrorCode =
   | 'SUBSCRIBER_LIMIT'
   | 'TASK_FAILED'
   | 'WORKER_FAILED'
+  | 'NON_RETRYABLE'
   | 'LOCK_ORDER'
   | 'LOCK_HELD_WHILE_WAITING'
   | 'LIFECYCLE';
@@ -78,6 +79,17 @@ export class QueueFullError extends WorkbusError {
 export class TaskError extends WorkbusError {
   constructor(message = 'Task failed', options?: ErrorOptions) {
     super('TASK_FAILED', message, options);
+  }
+}
+
+/**
+ * Marks a failure that retrying cannot fix (a 404, a validation error): a job whose task
+ * throws it fails at once, whatever its `retry` allows. The underlying error goes in
+ * `cause`.
+ */
+export class NonRetryableError extends WorkbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NON_RETRYABLE', message, options);
   }
 }
 

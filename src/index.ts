@@ -53,27 +53,24 @@ export {
   type SubscriptionStats,
 } from './bus/subscription.js';
 export type { Envelope, EnvelopeOf, Topic } from './bus/envelope.js';
-export {
-  WorkPool,
-  type CloseOptions,
-  type PoolSnapshot,
-  type SnapshotOptions,
-  type WorkerInput,
-} from './pool/work-pool.js';
+export { WorkPool, type TaskType, type WorkerInput, type WorkerType } from './pool/work-pool.js';
+export type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './pool/snapshot.js';
 export { workerTask, type WorkerTaskContext } from './pool/worker-task.js';
-export {
+export type {
   Job,
-  type ErrorView,
-  type JobOptions,
-  type JobStatus,
-  type JobView,
-  type RetryOptions,
-  type Task,
-  type TaskContext,
+  ErrorView,
+  JobOptions,
+  JobStatus,
+  JobView,
+  RetryOptions,
+  Task,
+  TaskContext,
 } from './pool/job.js';
 export type {
   AgingOptions,
+  JobDefaults,
   JobTypeOptions,
+  JobTypesOptions,
   QueueOptions,
   RateLimit,
   WorkPoolOptions,

@@ -56,10 +56,13 @@ export function integer(
  * timer limit, so this is the one rule for every duration option.
  */
 export function duration(field: string, value: unknown, min = 0): number {
+  // min = Number.MIN_VALUE asks for a positive duration.
   const expected =
-    min > 0
-      ? `a duration in milliseconds greater than or equal to ${min}`
-      : 'a non-negative duration in milliseconds';
+    min === 0
+      ? 'a non-negative duration in milliseconds'
+      : min === Number.MIN_VALUE
+        ? 'a positive duration in milliseconds'
+        : `a duration in milliseconds of at least ${min}`;
   if (typeof value !== 'number') {
     throw new TypeError(`${field} must be ${expected}, got ${show(value)}`);
   }

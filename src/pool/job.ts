@@ -1,6 +1,11 @@
-import type { AbortOptions } from '../abort.js';
-import { AbortError } from '../errors.js';
+import { onAbort, type AbortOptions } from '../abort.js';
+import { AbortError, TimeoutError } from '../errors.js';
+import { after } from '../internal/timer.js';
+import type { Attempt } from './attempt.js';
+import type { Slot } from './lazy-heap.js';
+import type { ProgressCoalescer } from './progress.js';
 import type { NormalizedRetry } from './retry.js';
+import type { Timer } from '../internal/timer.js';
 
 /** `queued → running → succeeded | failed | cancelled`, with `retrying` between attempts. */
 export type JobStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
@@ -9,19 +14,45 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'faile
 export interface RetryOptions {
   /** Total attempts, the first included (a positive integer). */
   readonly attempts: number;
-  /** Backoff before the second attempt. @default 100 */
+  /** Backoff before the second attempt, in milliseconds. @default 100 */
   readonly baseMs?: number | undefined;
-  /** Largest backoff. @default 30000 */
+  /** Largest backoff, in milliseconds. @default 30000 */
   readonly maxMs?: number | undefined;
+  /**
+   * Decides whether a failed attempt is retried (called only while attempts remain; an
+   * abort is never retried, and an error marked with `NonRetryableError` never is
+   * either). A throw from it fails the job with that error.
+   * @example retryIf: (error) => !(error instanceof HttpError && error.status === 404)
+   */
+  readonly retryIf?: ((error: unknown, attempt: number) => boolean) | undefined;
 }
 
 /** Options of `submit` and `run`. */
 export interface JobOptions extends AbortOptions {
   /** Higher runs first; equal priorities run in submission order. A finite number. @default 0 */
   readonly priority?: number | undefined;
-  /** While a job with this key is queued, running or retrying, `submit` returns that job. */
+  /**
+   * Deduplication: while a job of the same type with this key is queued, running or
+   * retrying, `submit` and `run` **join** it instead of creating a job.
+   *
+   * Each caller that joins gets its own handle with its own wait: its `signal`,
+   * `job.cancel()` and `timeoutMs` end only its own wait (its result rejects with an
+   * abort error, or `TimeoutError`), and the shared job is cancelled only once every
+   * caller has cancelled or aborted, so a caller that never cancelled is never rejected
+   * because another did. A joiner with a higher `priority` raises the shared job's
+   * priority (the job runs at the highest priority of its callers). A joiner's
+   * `timeoutMs` bounds its own wait from the moment it joined; the job's attempts keep
+   * the time limit, `retry` and `meta` of the caller that created it.
+   */
   readonly key?: string | undefined;
-  /** Per-attempt time limit: the task's signal aborts with `TimeoutError` after it. */
+  /**
+   * Per-attempt time limit in milliseconds. At the deadline the task's signal aborts with
+   * `TimeoutError` and the attempt **ends at once** as failed with that error (retried if
+   * `retry` allows): its slot is freed and `result` settles even if the task ignores its
+   * signal. Such a task keeps running in the background until it returns; whatever it
+   * returns is ignored, but its side effects (writes, requests) still happen — check
+   * `signal` before each one.
+   */
   readonly timeoutMs?: number | undefined;
   /** Retry failed attempts (never aborts). */
   readonly retry?: RetryOptions | undefined;
@@ -56,7 +87,9 @@ export interface JobView {
   readonly id: string;
   readonly type: string;
   readonly status: JobStatus;
+  /** The highest priority of the job's callers. */
   readonly priority: number;
+  /** The key as the caller gave it. */
   readonly key: string | undefined;
   readonly attempt: number;
   readonly progress: number;
@@ -70,28 +103,35 @@ export interface JobView {
 }
 
 /**
- * The running attempt's abort: applied to the task's signal at once if the task has read
- * it, otherwise when it first does.
- * @internal
- */
-export interface AttemptControl {
-  readonly aborted: boolean;
-  readonly abortReason: unknown;
-  abort(reason: unknown): void;
-}
-
-/**
  * The pool's own record of a job. Only the pool writes it; everyone else reads
  * {@link JobView} copies.
+ *
+ * | field | valid while | written by |
+ * | --- | --- | --- |
+ * | `id`, `type`, `typeIndex`, `seq`, `key`, `timeoutMs`, `retry`, `meta`, `queuedAt` | always | `submit` (never changed) |
+ * | `priority`, `rank` | always | `submit`; raised by a joiner |
+ * | `status` | always | the pool at each transition |
+ * | `slot` | `queued` (undefined otherwise) | enqueue; cleared on start, cancel, eviction |
+ * | `task` | until finished (then a stub) | `submit`, `#finish` |
+ * | `attempt`, `startedAt`, `stalled` | from the first start | each start; the stall timer |
+ * | `progress`, `note` | `running` (the last attempt's after) | the task's `progress()` |
+ * | `current` | `running` | start; cleared when the attempt ends |
+ * | `backoff` | `retrying` | a failed attempt; cleared on re-enqueue or cancel |
+ * | `reporter` | while progress events are pending | the progress coalescer |
+ * | `error` | `retrying`, `failed`, `cancelled` | the failure, cancel or eviction |
+ * | `finishedAt`, `outcome` | finished | `#finish` |
+ * | `cancelRequested`, `cancelReason` | once a cancel reached the job | `#cancel`, close |
+ * | `claims`, `detach` | until finished | each caller (creator and joiners); its withdrawal |
+ * | `resultPromise`, `resolve`, `reject` | once `result` was read | `Job.result`; settled by `#finish` |
  * @internal
  */
 export interface JobRecord {
   readonly id: string;
   readonly typeIndex: number;
   readonly type: string;
-  readonly priority: number;
+  priority: number;
   /** Heap order: higher first; with aging, a time-invariant rank (see WorkPool). */
-  readonly rank: number;
+  rank: number;
   readonly seq: number;
   readonly key: string | undefined;
   /** Replaced by a stub when the job finishes, so its closure can be collected. */
@@ -101,8 +141,8 @@ export interface JobRecord {
   readonly meta: Readonly<Record<string, unknown>> | undefined;
   readonly queuedAt: number;
   status: JobStatus;
-  /** In a queue heap (lazy deletion: a cancelled job stays in the heap until popped). */
-  inQueue: boolean;
+  /** The job's live entry in its type's queue (and the eviction index) while queued. */
+  slot: Slot<JobRecord> | undefined;
   attempt: number;
   startedAt: number | undefined;
   finishedAt: number | undefined;
@@ -110,18 +150,15 @@ export interface JobRecord {
   note: string | undefined;
   stalled: boolean;
   error: ErrorView | undefined;
-  /** Set once cancellation is requested; the outcome is then 'cancelled'. */
   cancelReason: unknown;
   cancelRequested: boolean;
-  /** The running attempt's control (its abort); undefined between attempts. */
-  context: AttemptControl | undefined;
-  /** Timers: the attempt timeout, the backoff wait, the stall report, progress coalescing. */
-  timeout: ReturnType<typeof setTimeout> | undefined;
-  backoff: ReturnType<typeof setTimeout> | undefined;
-  stallTimer: ReturnType<typeof setTimeout> | undefined;
-  progressTimer: ReturnType<typeof setTimeout> | undefined;
-  progressDirty: boolean;
-  detachSignal: () => void;
+  current: Attempt | undefined;
+  backoff: Timer | undefined;
+  reporter: ProgressCoalescer | undefined;
+  /** Callers still waiting on the job: its creator and every joiner that has not withdrawn. */
+  claims: number;
+  /** Removes every caller's signal listener and wait timer. */
+  detach: (() => void) | undefined;
   outcome:
     | { readonly ok: true; readonly value: unknown }
     | { readonly ok: false; readonly error: unknown }
@@ -143,22 +180,65 @@ export function cancelError(job: JobRecord): AbortError {
 }
 
 /**
- * A handle on a submitted job. Reading is free; only the pool changes a job.
+ * @internal What a handle needs from its pool.
+ */
+export interface JobHost {
+  /**
+   * One caller gives up on the job. Returns true if the job goes on for other callers
+   * (this caller alone is released), false if it was the last and the job is cancelled.
+   */
+  withdraw(record: JobRecord, reason: unknown): boolean;
+  view(record: JobRecord): JobView;
+}
+
+const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * One caller's handle on a submitted job. Reading is free; only the pool changes a job.
+ * Callers that joined a job by `key` each have their own handle on the shared job.
  */
 export class Job<R = unknown> {
   readonly #record: JobRecord;
-  readonly #cancel: (record: JobRecord, reason: unknown) => void;
-  readonly #view: (record: JobRecord) => JobView;
+  readonly #host: JobHost;
+  #withdrawn = false;
+  #detach: (() => void) | undefined;
+  /** This caller's own ending, when it gave up while the job went on for others. */
+  #released: Promise<never> | undefined;
 
-  /** @internal Created by `WorkPool.submit`. */
+  /** @internal Created by `WorkPool.submit`, `run`, and each join by key. */
   constructor(
     record: JobRecord,
-    cancel: (record: JobRecord, reason: unknown) => void,
-    view: (record: JobRecord) => JobView,
+    host: JobHost,
+    signal: AbortSignal | undefined,
+    waitMs: number | undefined,
   ) {
     this.#record = record;
-    this.#cancel = cancel;
-    this.#view = view;
+    this.#host = host;
+    if (signal === undefined && waitMs === undefined) return;
+    // Only this caller's wait is bound to its signal and time limit.
+    const detachSignal = onAbort(signal, () => this.#withdraw(signal?.reason));
+    const timer =
+      waitMs === undefined
+        ? undefined
+        : after(waitMs, () =>
+            this.#withdraw(
+              new TimeoutError(`Wait for job ${record.id} timed out after ${waitMs} ms`, {
+                timeoutMs: waitMs,
+              }),
+            ),
+          );
+    this.#detach = () => {
+      detachSignal();
+      timer?.clear();
+    };
+    const previous = record.detach;
+    record.detach =
+      previous === undefined
+        ? this.#detach
+        : () => {
+            previous();
+            this.#detach?.();
+          };
   }
 
   /** Job id, unique within the pool. */
@@ -171,7 +251,7 @@ export class Job<R = unknown> {
     return this.#record.type;
   }
 
-  /** Current status. */
+  /** Current status of the job (shared by every caller joined to it). */
   get status(): JobStatus {
     return this.#record.status;
   }
@@ -179,10 +259,13 @@ export class Job<R = unknown> {
   /**
    * Settles when the job ends: the task's value, or its error (a non-Error thrown value is
    * wrapped in `TaskError`), or an abort error when cancelled, or `QueueFullError` when
-   * evicted. Created on first access; an unawaited result never reports an unhandled
-   * rejection (failures are visible in events and history).
+   * evicted — or, for a caller that gave up while others still wait on the job, at once
+   * with its own abort error (or `TimeoutError` for its wait's time limit). Created on
+   * first access; an unawaited result never reports an unhandled rejection (failures are
+   * visible in events and history).
    */
   get result(): Promise<R> {
+    if (this.#released !== undefined) return this.#released;
     const record = this.#record;
     if (record.resultPromise === undefined) {
       const outcome = record.outcome;
@@ -204,17 +287,32 @@ export class Job<R = unknown> {
   }
 
   /**
-   * Cancels the job: a queued or retrying job ends at once; a running job's signal
-   * aborts and it ends as `cancelled` when its task settles. Does nothing once the job
-   * has ended, or on a second call.
+   * Gives up on the job. If this caller is the job's only one (or the last still waiting,
+   * with joiners by `key`), the job is cancelled: a queued or retrying job ends at once; a
+   * running job's signal aborts and it ends as `cancelled` when its task settles. If other
+   * callers still wait, only this caller's `result` rejects (at once) and the job goes on
+   * for them. Does nothing once the job has ended, or on a second call.
    */
   cancel(reason?: unknown): void {
-    this.#cancel(this.#record, reason);
+    this.#withdraw(reason);
   }
 
   /** A plain, frozen copy of the job's state now. */
   view(): JobView {
-    return this.#view(this.#record);
+    return this.#host.view(this.#record);
+  }
+
+  #withdraw(reason: unknown): void {
+    if (this.#withdrawn || FINISHED.has(this.#record.status)) return;
+    this.#withdrawn = true;
+    this.#detach?.();
+    if (!this.#host.withdraw(this.#record, reason)) return;
+    const error =
+      reason instanceof TimeoutError
+        ? reason
+        : new AbortError(`Stopped waiting for job ${this.#record.id}`, { cause: reason });
+    this.#released = Promise.reject(error);
+    this.#released.catch(noop);
   }
 }
 

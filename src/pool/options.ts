@@ -1,21 +1,28 @@
-import { duration, finite, integer, oneOf, optionalSignal } from '../validate.js';
+import { duration, finite, integer, oneOf, optionalSignal, options } from '../validate.js';
 import type { PoolEventSink } from './events.js';
+import type { JobOptions } from './job.js';
+import { normalizeRetry, type NormalizedRetry } from './retry.js';
 
 /** At most `limit` job starts in any window of `intervalMs`. */
 export interface RateLimit {
+  /** Starts allowed per window (a positive integer). */
   readonly limit: number;
+  /** The window, in milliseconds. */
   readonly intervalMs: number;
 }
 
+/** Options every job of a type gets unless its `submit` says otherwise (BullMQ's `defaultJobOptions`). */
+export type JobDefaults = Pick<JobOptions, 'priority' | 'timeoutMs' | 'retry'>;
+
 /** Limits and behaviour of one job type. */
 export interface JobTypeOptions {
-  /** Jobs of this type running at once (a positive integer). */
+  /** Jobs of this type running at once (a positive integer; `setConcurrency` changes it later). */
   readonly concurrency: number;
   /** Optional start-rate limit, e.g. `{ limit: 5, intervalMs: 1000 }`. */
   readonly rate?: RateLimit | undefined;
   /**
-   * Report a job of this type that runs longer than this once (`job.stalled` event, flag
-   * in the snapshot); it is not killed.
+   * Report a job of this type that runs longer than this many milliseconds, once
+   * (`job.stalled` event, flag in the snapshot); it is not killed (use `timeoutMs`).
    */
   readonly stallAfterMs?: number | undefined;
   /**
@@ -46,19 +53,22 @@ export interface JobTypeOptions {
   readonly worker?: string | URL | undefined;
   /**
    * Worker types: how long a cancelled task may take to honour its signal before its
-   * thread is torn down. @default 100
+   * thread is torn down, in milliseconds. @default 100
    */
   readonly cancelGraceMs?: number | undefined;
+  /** Defaults for this type's jobs: `priority`, `timeoutMs`, `retry`. */
+  readonly defaults?: JobDefaults | undefined;
 }
 
 /** The queue of jobs waiting to start. */
 export interface QueueOptions {
-  /** Most queued jobs. @default Infinity */
+  /** Most queued jobs (a positive integer, or `Infinity`). @default Infinity */
   readonly capacity?: number | undefined;
   /**
    * When full, `submit` throws `QueueFullError` (`'reject'`), or evicts the
    * lowest-ranked queued job, whose result rejects with `QueueFullError`
    * (`'drop-lowest'`; a submit ranked no higher than every queued job is refused).
+   * `run` always waits for room instead.
    * @default 'reject'
    */
   readonly whenFull?: 'reject' | 'drop-lowest' | undefined;
@@ -71,11 +81,11 @@ export interface AgingOptions {
 }
 
 /** Options of {@link WorkPool}. */
-export interface WorkPoolOptions<Type extends string> {
+export interface WorkPoolOptions<Types extends JobTypesOptions = JobTypesOptions> {
   /** Global cap on running jobs (a positive integer). */
   readonly concurrency: number;
   /** The job types and their limits. */
-  readonly types: { readonly [T in Type]: JobTypeOptions };
+  readonly types: Types;
   readonly queue?: QueueOptions | undefined;
   /** How many finished jobs the snapshot's history keeps. @default 100 */
   readonly history?: number | undefined;
@@ -85,14 +95,25 @@ export interface WorkPoolOptions<Type extends string> {
   readonly signal?: AbortSignal | undefined;
   /** Optional priority aging, off by default. */
   readonly aging?: AgingOptions | undefined;
-  /** How long `close` waits for aborted jobs before abandoning them. @default 1000 */
+  /** How long `close` waits for aborted jobs before abandoning them, in milliseconds. @default 1000 */
   readonly abortGraceMs?: number | undefined;
-  /** Least time between two `job.progress` events of one job. @default 100 */
+  /** Least time between two `job.progress` events of one job, in milliseconds. @default 100 */
   readonly progressIntervalMs?: number | undefined;
   /** Source of retry jitter in [0, 1). @default Math.random */
   readonly random?: (() => number) | undefined;
 }
 
+/** The `types` option: job type name → its limits. */
+export type JobTypesOptions = { readonly [type: string]: JobTypeOptions };
+
+/** @internal */
+export interface NormalizedDefaults {
+  readonly priority: number | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly retry: NormalizedRetry | undefined;
+}
+
+/** @internal */
 export interface NormalizedType {
   readonly name: string;
   readonly concurrency: number;
@@ -100,8 +121,10 @@ export interface NormalizedType {
   readonly stallAfterMs: number | undefined;
   readonly worker: string | URL | undefined;
   readonly cancelGraceMs: number;
+  readonly defaults: NormalizedDefaults;
 }
 
+/** @internal */
 export interface NormalizedOptions {
   readonly concurrency: number;
   readonly types: readonly NormalizedType[];
@@ -116,18 +139,20 @@ export interface NormalizedOptions {
   readonly random: () => number;
 }
 
-function object(field: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) {
-    throw new TypeError(
-      `${field} must be an object, got ${value === null ? 'null' : typeof value}`,
-    );
-  }
-  return value as Record<string, unknown>;
-}
-
-function optionalInteger(field: string, value: unknown, min: number): number | undefined {
-  return value === undefined ? undefined : integer(field, value, min);
-}
+const POOL_KEYS = [
+  'concurrency',
+  'types',
+  'queue',
+  'history',
+  'bus',
+  'signal',
+  'aging',
+  'abortGraceMs',
+  'progressIntervalMs',
+  'random',
+] as const;
+const TYPE_KEYS = ['concurrency', 'rate', 'stallAfterMs', 'worker', 'cancelGraceMs', 'defaults'];
+const DEFAULTS_KEYS = ['priority', 'timeoutMs', 'retry'];
 
 function workerModule(field: string, value: unknown): string | URL | undefined {
   if (value === undefined || value instanceof URL) return value;
@@ -137,48 +162,63 @@ function workerModule(field: string, value: unknown): string | URL | undefined {
   return value;
 }
 
-/** Validates every option once and returns a frozen, normalised copy (the caller's object is not touched). */
-export function normalizeOptions(options: WorkPoolOptions<string>): NormalizedOptions {
-  const o = object('options', options);
-  const concurrency = integer('concurrency', o.concurrency, 1);
-  const typesIn = object('types', o.types);
-  const names = Object.keys(typesIn);
-  if (names.length === 0) throw new TypeError('types must name at least one job type, got {}');
-  const types = names.map((name): NormalizedType => {
-    const t = object(`types.${name}`, typesIn[name]);
-    const rate =
-      t.rate === undefined
-        ? undefined
-        : (() => {
-            const r = object(`types.${name}.rate`, t.rate);
-            return Object.freeze({
-              limit: integer(`types.${name}.rate.limit`, r.limit, 1),
-              intervalMs: integer(`types.${name}.rate.intervalMs`, r.intervalMs, 1),
-            });
-          })();
-    return Object.freeze({
-      name,
-      concurrency: integer(`types.${name}.concurrency`, t.concurrency, 1),
-      rate,
-      stallAfterMs: optionalInteger(`types.${name}.stallAfterMs`, t.stallAfterMs, 1),
-      worker: workerModule(`types.${name}.worker`, t.worker),
-      cancelGraceMs: duration(`types.${name}.cancelGraceMs`, t.cancelGraceMs ?? 100),
+/** A per-attempt time limit: a positive duration. */
+export function timeLimit(field: string, value: unknown): number | undefined {
+  return value === undefined ? undefined : duration(field, value, Number.MIN_VALUE);
+}
+
+function normalizeType(name: string, value: unknown): NormalizedType {
+  const field = `types.${name}`;
+  const t = options(field, value, TYPE_KEYS);
+  let rate: RateLimit | undefined;
+  if (t.rate !== undefined) {
+    const r = options(`${field}.rate`, t.rate, ['limit', 'intervalMs']);
+    rate = Object.freeze({
+      limit: integer(`${field}.rate.limit`, r.limit, 1),
+      intervalMs: duration(`${field}.rate.intervalMs`, r.intervalMs, Number.MIN_VALUE),
     });
+  }
+  const d = t.defaults === undefined ? {} : options(`${field}.defaults`, t.defaults, DEFAULTS_KEYS);
+  return Object.freeze({
+    name,
+    concurrency: integer(`${field}.concurrency`, t.concurrency, 1),
+    rate,
+    stallAfterMs: timeLimit(`${field}.stallAfterMs`, t.stallAfterMs),
+    worker: workerModule(`${field}.worker`, t.worker),
+    cancelGraceMs: duration(`${field}.cancelGraceMs`, t.cancelGraceMs ?? 100),
+    defaults: Object.freeze({
+      priority:
+        d.priority === undefined ? undefined : finite(`${field}.defaults.priority`, d.priority),
+      timeoutMs: timeLimit(`${field}.defaults.timeoutMs`, d.timeoutMs),
+      retry: normalizeRetry(`${field}.defaults.retry`, d.retry),
+    }),
   });
-  const queue = o.queue === undefined ? {} : object('queue', o.queue);
+}
+
+/** Validates every option once and returns a frozen, normalised copy (the caller's object is not touched). */
+export function normalizeOptions(value: WorkPoolOptions): NormalizedOptions {
+  const o = options('WorkPool options', value, POOL_KEYS);
+  const concurrency = integer('concurrency', o.concurrency, 1);
+  if (typeof o.types !== 'object' || o.types === null) {
+    throw new TypeError(`types must be an object naming each job type, got ${String(o.types)}`);
+  }
+  const names = Object.keys(o.types);
+  if (names.length === 0) throw new TypeError('types must name at least one job type, got {}');
+  const types = names.map((name) =>
+    normalizeType(name, (o.types as Record<string, unknown>)[name]),
+  );
+  const queue = o.queue === undefined ? {} : options('queue', o.queue, ['capacity', 'whenFull']);
   const capacity =
     queue.capacity === undefined || queue.capacity === Number.POSITIVE_INFINITY
       ? Number.POSITIVE_INFINITY
-      : integer('queue.capacity', queue.capacity, 0);
-  const aging =
-    o.aging === undefined
-      ? undefined
-      : (() => {
-          const a = object('aging', o.aging);
-          const by = finite('aging.by', a.by);
-          if (!(by > 0)) throw new RangeError(`aging.by must be a positive number, got ${by}`);
-          return Object.freeze({ everyMs: integer('aging.everyMs', a.everyMs, 1), by });
-        })();
+      : integer('queue.capacity', queue.capacity, 1);
+  let aging: AgingOptions | undefined;
+  if (o.aging !== undefined) {
+    const a = options('aging', o.aging, ['everyMs', 'by']);
+    const by = finite('aging.by', a.by);
+    if (!(by > 0)) throw new RangeError(`aging.by must be a positive number, got ${by}`);
+    aging = Object.freeze({ everyMs: duration('aging.everyMs', a.everyMs, Number.MIN_VALUE), by });
+  }
   if (o.bus !== undefined && typeof (o.bus as { publish?: unknown }).publish !== 'function') {
     throw new TypeError('bus must have a publish(topic, payload) method, such as an EventBus');
   }
@@ -199,8 +239,8 @@ export function normalizeOptions(options: WorkPoolOptions<string>): NormalizedOp
     bus: o.bus as PoolEventSink | undefined,
     signal: optionalSignal('signal', o.signal),
     aging,
-    abortGraceMs: integer('abortGraceMs', o.abortGraceMs ?? 1000, 0),
-    progressIntervalMs: integer('progressIntervalMs', o.progressIntervalMs ?? 100, 0),
+    abortGraceMs: duration('abortGraceMs', o.abortGraceMs ?? 1000),
+    progressIntervalMs: duration('progressIntervalMs', o.progressIntervalMs ?? 100),
     random: (o.random as (() => number) | undefined) ?? Math.random,
   });
 }

@@ -1,26 +1,29 @@
-import { integer } from '../validate.js';
-/** Retry options with the defaults filled in. */
+import { callable, duration, integer, options } from '../validate.js';
+
+/** Retry options with the defaults filled in. @internal */
 export interface NormalizedRetry {
   readonly attempts: number;
   readonly baseMs: number;
   readonly maxMs: number;
+  readonly retryIf: ((error: unknown, attempt: number) => boolean) | undefined;
 }
 
-/** Validates `retry` once, at submit, filling in the defaults. */
-export function normalizeRetry(value: unknown): NormalizedRetry | undefined {
+/** Validates a `retry` option once, filling in the defaults. */
+export function normalizeRetry(field: string, value: unknown): NormalizedRetry | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null) {
-    throw new TypeError(
-      `retry must be an object like { attempts: 3 }, got ${value === null ? 'null' : typeof value}`,
-    );
-  }
-  const r = value as Record<string, unknown>;
-  const attempts = integer('retry.attempts', r.attempts, 1);
-  const baseMs = integer('retry.baseMs', r.baseMs ?? 100, 0);
-  const maxMs = integer('retry.maxMs', r.maxMs ?? 30_000, 0);
+  const r = options(field, value, ['attempts', 'baseMs', 'maxMs', 'retryIf']);
+  const attempts = integer(`${field}.attempts`, r.attempts, 1);
+  const baseMs = duration(`${field}.baseMs`, r.baseMs ?? 100);
+  const maxMs = duration(`${field}.maxMs`, r.maxMs ?? 30_000);
   if (maxMs < baseMs)
-    throw new RangeError(`retry.maxMs must be at least retry.baseMs (${baseMs}), got ${maxMs}`);
-  return Object.freeze({ attempts, baseMs, maxMs });
+    throw new RangeError(
+      `${field}.maxMs must be at least ${field}.baseMs (${baseMs}), got ${maxMs}`,
+    );
+  const retryIf =
+    r.retryIf === undefined
+      ? undefined
+      : callable(`${field}.retryIf`, r.retryIf as (error: unknown, attempt: number) => boolean);
+  return Object.freeze({ attempts, baseMs, maxMs, retryIf });
 }
 
 /**

@@ -1,43 +1,36 @@
-import { Heap } from 'heap-js';
 import { RingBuffer } from '../history/ring-buffer.js';
 import type { JobRecord } from './job.js';
+import { LazyHeap, highestFirst, type Slot } from './lazy-heap.js';
 import type { NormalizedType } from './options.js';
 
-/** Dispatch order: higher rank first, then submission order (the sequence number keeps equal ranks FIFO). */
+/** Dispatch order between two jobs: higher rank first, then submission order. */
 export function byDispatchOrder(a: JobRecord, b: JobRecord): number {
   return b.rank - a.rank || a.seq - b.seq;
 }
 
-/**
- * A heap entry: the two sort keys next to each other, so a sift compares small, densely
- * allocated objects instead of reaching into large job records (a pop over a deep queue
- * is bound by cache misses).
- */
-export interface QueueSlot {
-  readonly rank: number;
-  readonly seq: number;
-  readonly job: JobRecord;
-}
-
-function bySlotOrder(a: QueueSlot, b: QueueSlot): number {
-  return b.rank - a.rank || a.seq - b.seq;
+/** A slot is live while its job still points at it (it was not started, cancelled or re-ranked). */
+export function isLive(slot: Slot<JobRecord>): boolean {
+  return slot.item.slot === slot;
 }
 
 /**
- * One job type's queue, running count and rate window. Cancelled jobs are deleted
- * lazily (skipped when they reach the top) so cancel is O(1); the heap is rebuilt when
- * dead entries outnumber live ones, so its size stays within twice the live count.
+ * One job type's queue (a lazy-deletion heap), its keyed jobs, running count, limit,
+ * pause flag and rate window.
  */
 export class TypeQueue {
   readonly name: string;
   /** Position among the pool's types. */
   readonly index: number;
-  readonly concurrency: number;
   readonly config: NormalizedType;
+  /** Jobs of this type that may run at once (changed by `setConcurrency`). */
+  concurrency: number;
+  paused = false;
   running = 0;
   /** Live (still queued) entries in the heap. */
   queued = 0;
-  readonly #heap = new Heap<QueueSlot>(bySlotOrder);
+  /** Queued, running and retrying jobs by the key their caller gave (keys are per type). */
+  readonly keys = new Map<string, JobRecord>();
+  readonly #heap = new LazyHeap<JobRecord>(highestFirst, isLive);
   /** Start times of the last `rate.limit` starts. */
   readonly #starts: RingBuffer<number> | undefined;
 
@@ -49,49 +42,53 @@ export class TypeQueue {
     this.#starts = config.rate ? new RingBuffer<number>(config.rate.limit) : undefined;
   }
 
-  push(job: JobRecord): void {
-    job.inQueue = true;
+  /** Queues `job` under a new live slot, which it returns (for the eviction index). */
+  push(job: JobRecord): Slot<JobRecord> {
+    const slot = { rank: job.rank, seq: job.seq, item: job };
+    job.slot = slot;
     this.queued++;
-    this.#heap.push({ rank: job.rank, seq: job.seq, job });
+    this.#heap.push(slot);
+    return slot;
   }
 
-  /** The next live job, dropping dead entries from the top. */
+  /** Moves a queued job to a new slot at its new rank (the old one dies). */
+  rerank(job: JobRecord): Slot<JobRecord> {
+    const slot = { rank: job.rank, seq: job.seq, item: job };
+    job.slot = slot;
+    this.#heap.push(slot);
+    this.#heap.compact(this.queued);
+    return slot;
+  }
+
+  /** The next live job. */
   peek(): JobRecord | undefined {
-    let top = this.#heap.peek();
-    while (top !== undefined && !top.job.inQueue) {
-      this.#heap.pop();
-      top = this.#heap.peek();
-    }
-    return top?.job;
+    return this.#heap.peek()?.item;
   }
 
   /** Removes and returns the next live job. */
   take(): JobRecord | undefined {
-    const job = this.peek();
+    const job = this.#heap.pop()?.item;
     if (job === undefined) return undefined;
-    this.#heap.pop();
-    job.inQueue = false;
-    if (--this.queued === 0) this.#heap.clear(); // only dead entries can be left
+    job.slot = undefined;
+    this.#heap.compact(--this.queued);
     return job;
   }
 
-  /** Marks a queued job removed (lazy deletion). */
+  /** Takes a queued job out (lazy deletion: its slot dies). */
   remove(job: JobRecord): void {
-    if (!job.inQueue) return;
-    job.inQueue = false;
-    if (--this.queued === 0) {
-      this.#heap.clear(); // only dead entries can be left
-      return;
-    }
-    const size = this.#heap.length;
-    if (size > 64 && size > 2 * this.queued) {
-      this.#heap.init(this.#heap.heapArray.filter((slot) => slot.job.inQueue));
-    }
+    if (job.slot === undefined) return;
+    job.slot = undefined;
+    this.#heap.compact(--this.queued);
   }
 
-  /** The heap's backing array (a binary heap in dispatch order); read only. */
-  get heapArray(): readonly QueueSlot[] {
-    return this.#heap.heapArray;
+  /** Whether this type may start a job now (not paused, a free slot, something queued). */
+  get ready(): boolean {
+    return !this.paused && this.running < this.concurrency && this.queued > 0;
+  }
+
+  /** The heap's slots (a binary heap in dispatch order, dead entries included); read only. */
+  get slots(): readonly Slot<JobRecord>[] {
+    return this.#heap.slots;
   }
 
   /** Whether the rate window allows a start at `now`. */

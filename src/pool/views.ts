@@ -1,7 +1,8 @@
 import { Heap } from 'heap-js';
 import { WorkbusError } from '../errors.js';
 import type { ErrorView, JobRecord, JobStatus, JobView } from './job.js';
-import { byDispatchOrder, type QueueSlot, type TypeQueue } from './type-queue.js';
+import { highestFirst, type Slot } from './lazy-heap.js';
+import { isLive, type TypeQueue } from './type-queue.js';
 
 /** A copy of a job record; frozen unless the caller freezes it later (a snapshot does). */
 export function jobView(job: JobRecord, freeze = true): JobView {
@@ -64,21 +65,23 @@ export function deepFreeze<T>(value: T): T {
  */
 export function queuedInOrder(queues: readonly TypeQueue[], limit: number): JobRecord[] {
   interface Node {
-    readonly job: JobRecord;
-    readonly heap: readonly QueueSlot[];
+    readonly slot: Slot<JobRecord>;
+    readonly heap: readonly Slot<JobRecord>[];
     readonly index: number;
   }
-  const frontier = new Heap<Node>((a, b) => byDispatchOrder(a.job, b.job));
-  const visit = (heap: readonly QueueSlot[], index: number): void => {
+  // Ordered by the slots' own keys (a dead slot of a re-ranked job keeps its old rank),
+  // so every heap's children come after their parent, as the walk needs.
+  const frontier = new Heap<Node>((a, b) => highestFirst(a.slot, b.slot));
+  const visit = (heap: readonly Slot<JobRecord>[], index: number): void => {
     const slot = heap[index];
-    if (slot !== undefined) frontier.push({ job: slot.job, heap, index });
+    if (slot !== undefined) frontier.push({ slot, heap, index });
   };
-  for (const queue of queues) visit(queue.heapArray, 0);
+  for (const queue of queues) visit(queue.slots, 0);
   const out: JobRecord[] = [];
   while (out.length < limit) {
     const node = frontier.pop();
     if (node === undefined) break;
-    if (node.job.inQueue) out.push(node.job);
+    if (isLive(node.slot)) out.push(node.slot.item);
     visit(node.heap, 2 * node.index + 1);
     visit(node.heap, 2 * node.index + 2);
   }

@@ -1,81 +1,72 @@
-import { Heap } from 'heap-js';
 import { isAbortError, onAbort, throwIfAborted } from '../abort.js';
-import { AbortError, ClosedError, QueueFullError, TaskError, TimeoutError } from '../errors.js';
+import {
+  AbortError,
+  ClosedError,
+  NonRetryableError,
+  QueueFullError,
+  TaskError,
+  TimeoutError,
+} from '../errors.js';
 import { RingBuffer } from '../history/ring-buffer.js';
-import { assertNotHolding, lockdep, runInOwnFlow } from '../sync/lockdep.js';
-import { WaitList } from '../internal/wait-list.js';
-import { callable, finite, integer, oneOf, optionalName, optionalSignal } from '../validate.js';
+import { after, type Timer } from '../internal/timer.js';
+import { assertNotHolding } from '../sync/lockdep.js';
+import {
+  duration,
+  finite,
+  integer,
+  oneOf,
+  options,
+  optionalName,
+  optionalSignal,
+} from '../validate.js';
+import { Admission } from './admission.js';
+import { Attempt, type AttemptHost } from './attempt.js';
 import type { CloseReport, PoolEvents } from './events.js';
 import {
+  CANCELLED,
   Job,
+  cancelError,
+  type JobHost,
   type JobOptions,
   type JobRecord,
   type JobStatus,
   type JobView,
   type Task,
-  type TaskContext,
-  type AttemptControl,
-  CANCELLED,
-  cancelError,
 } from './job.js';
-import { normalizeOptions, type NormalizedOptions, type WorkPoolOptions } from './options.js';
+import {
+  normalizeOptions,
+  timeLimit,
+  type JobTypesOptions,
+  type NormalizedOptions,
+  type WorkPoolOptions,
+} from './options.js';
+import { ProgressCoalescer } from './progress.js';
 import { backoffDelay, normalizeRetry, type NormalizedRetry } from './retry.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
+import { deepFreeze, errorView, frozenCopy, jobView, queuedInOrder } from './views.js';
 import { WorkerRunner } from './worker-runner.js';
-import {
-  deepFreeze,
-  errorView,
-  frozenCopy,
-  jobView,
-  queuedInOrder,
-  type StatusCounts,
-} from './views.js';
+import type { PoolSnapshot, SnapshotOptions, TypeLoad, CloseOptions } from './snapshot.js';
 
-/** Options of {@link WorkPool.snapshot}. */
-export interface SnapshotOptions {
-  /** Most queued jobs listed (the first ones in dispatch order). @default 100 */
-  readonly limit?: number | undefined;
-}
+/** Input of a worker-type job: structured-cloneable data (checked, and copied, at submit). */
+export type WorkerInput = string | number | boolean | null | bigint | object;
 
-/** A deeply frozen copy of the pool's state (copy-on-read). */
-export interface PoolSnapshot {
-  readonly at: number;
-  readonly state: 'open' | 'closing' | 'closed';
-  /** Jobs by status now (`queued`, `running`, `retrying`) and in total (`succeeded`, `failed`, `cancelled`). */
-  readonly counts: StatusCounts;
-  readonly types: {
-    readonly [type: string]: {
-      readonly running: number;
-      readonly queued: number;
-      readonly limit: number;
-    };
-  };
-  /** The first `limit` queued jobs in dispatch order (priority, then submission). */
-  readonly queued: readonly JobView[];
-  readonly running: readonly JobView[];
-  /** Jobs waiting out a retry backoff (first `limit`). */
-  readonly retrying: readonly JobView[];
-  /** The last `history` finished jobs, oldest first. */
-  readonly history: readonly JobView[];
-}
+type TypeName<T> = keyof T & string;
 
-/** Options of {@link WorkPool.close}. */
-export interface CloseOptions {
-  /** How long running (and, with `drain`, queued) jobs get before they are aborted. @default 10000 */
-  readonly graceMs?: number | undefined;
-  /** Run the queued jobs instead of cancelling them. @default false */
-  readonly drain?: boolean | undefined;
-}
+/** The job types of `T` whose jobs are functions run in the pool's thread. */
+export type TaskType<T extends JobTypesOptions> = {
+  [K in TypeName<T>]: T[K] extends { readonly worker: string | URL } ? never : K;
+}[TypeName<T>];
 
-type State = 'open' | 'closing' | 'closed';
-
-/** The error view of every cancelled job (its AbortError is built only if its result is read). */
-const CANCELLED_VIEW = errorView(new AbortError('Job was cancelled'));
+/** The job types of `T` whose jobs run in worker threads (submitted as input). */
+export type WorkerType<T extends JobTypesOptions> = {
+  [K in TypeName<T>]: T[K] extends { readonly worker?: undefined } ? never : K;
+}[TypeName<T>];
 
 /** A validated submission, ready to admit. */
 interface Submission {
   readonly queue: TypeQueue;
-  readonly task: Task<unknown>;
+  readonly task: Task<unknown> | undefined;
+  readonly input: unknown;
   readonly priority: number;
   readonly key: string | undefined;
   readonly timeoutMs: number | undefined;
@@ -84,10 +75,12 @@ interface Submission {
   readonly meta: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** Input of a worker-type job: structured-cloneable data (checked, and copied, at submit). */
-export type WorkerInput = string | number | boolean | null | bigint | object;
+type State = 'open' | 'closing' | 'closed';
 
+const JOB_KEYS = ['priority', 'key', 'timeoutMs', 'retry', 'signal', 'meta'];
 const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+/** The error view of every cancelled job (its AbortError is built only if its result is read). */
+const CANCELLED_VIEW = errorView(new AbortError('Job was cancelled'));
 
 /**
  * A priority work pool with per-type limits.
@@ -96,44 +89,64 @@ const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancel
  * it hands out (job views, events, snapshots) is a frozen copy. `submit` never waits;
  * `run` waits for queue room. Every promise the pool hands out settles, whatever
  * happens (cancel, eviction, close, a task that never returns).
+ *
+ * @example
+ * ```ts
+ * const pool = new WorkPool({
+ *   concurrency: 4,
+ *   types: {
+ *     fetch: { concurrency: 3, defaults: { timeoutMs: 5_000 } },
+ *     embed: { concurrency: 1, rate: { limit: 5, intervalMs: 1000 } },
+ *   },
+ * });
+ * const page = await pool.run('fetch', ({ signal }) => fetch(url, { signal }), { priority: 5 });
+ * await pool.close();
+ * ```
  */
-export class WorkPool<Type extends string = string> {
+// The bare `WorkPool` means "a pool of any job types": every specific pool is assignable
+// to it (a mapped default would make the parameter invariant through submit's overloads).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export class WorkPool<Types extends JobTypesOptions = any> {
   readonly #o: NormalizedOptions;
   readonly #queues: readonly TypeQueue[];
   readonly #byName = new Map<string, TypeQueue>();
   readonly #typeNames: readonly string[];
   readonly #runners = new Map<string, WorkerRunner>();
+  readonly #room: Admission;
   #state: State = 'open';
+  #paused = false;
   #drain = false;
   #ids = 0;
   #seq = 0;
   readonly #t0 = Date.now();
-  #queued = 0;
   #running = 0;
   readonly #totals = { succeeded: 0, failed: 0, cancelled: 0 };
   readonly #runningJobs = new Set<JobRecord>();
   readonly #retryingJobs = new Set<JobRecord>();
-  readonly #keys = new Map<string, Job<unknown>>();
   /** Views of finished jobs, frozen by the snapshot that first hands them out. */
   readonly #history: RingBuffer<JobView> | undefined;
-  /** Lowest-ranked queued jobs first, for `'drop-lowest'` (lazy deletion, like the type queues). */
-  readonly #lowest: Heap<JobRecord> | undefined;
-  readonly #roomWaiters = new WaitList<undefined, undefined>();
   #idleWaiters: (() => void)[] = [];
-  #rateTimer: ReturnType<typeof setTimeout> | undefined;
+  #rateTimer: Timer | undefined;
   #rateTimerAt = Number.POSITIVE_INFINITY;
   #dispatching = false;
   #dispatchAgain = false;
   #closing: Promise<CloseReport> | undefined;
   #closeStats = { completed: 0, cancelled: 0 };
-  #detachParent: () => void;
-  readonly #cancelJob = (job: JobRecord, reason: unknown): void => this.#cancel(job, reason);
+  #detachParent: () => void = noop;
+  /** What jobs and attempts call back into; private, so nobody else can. */
+  readonly #host: JobHost & AttemptHost = {
+    withdraw: (record, reason) => this.#withdraw(record, reason),
+    view: (record) => jobView(record),
+    ended: (job, attempt, ok, value) => this.#ended(job, attempt, ok, value),
+    stalled: (job) => this.#stalled(job),
+    progress: (job, attempt, fraction, note) => this.#progress(job, attempt, fraction, note),
+  };
 
   /**
-   * @throws TypeError/RangeError naming the option (`concurrency`, `types.fetch.rate.limit`, …)
-   * when one is invalid.
+   * @throws TypeError/RangeError naming the option (`concurrency`, `types.fetch.rate.limit`,
+   * an unknown key with a did-you-mean, …) when one is invalid.
    */
-  constructor(options: WorkPoolOptions<Type>) {
+  constructor(options: WorkPoolOptions<Types>) {
     this.#o = normalizeOptions(options);
     this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i));
     for (const q of this.#queues) this.#byName.set(q.name, q);
@@ -145,15 +158,11 @@ export class WorkPool<Type extends string = string> {
           new WorkerRunner(t.name, t.worker, t.concurrency, t.cancelGraceMs),
         );
     }
+    this.#room = new Admission(this.#o.capacity, this.#o.whenFull);
     this.#history = this.#o.history > 0 ? new RingBuffer<JobView>(this.#o.history) : undefined;
-    this.#lowest =
-      this.#o.whenFull === 'drop-lowest'
-        ? new Heap<JobRecord>((a, b) => -byDispatchOrder(a, b))
-        : undefined;
     const parent = this.#o.signal;
-    this.#detachParent = noop;
-    if (parent?.aborted) void this.close({ graceMs: 0 });
-    else this.#detachParent = onAbort(parent, () => void this.close({ graceMs: 0 }));
+    if (parent?.aborted) void this.close({ graceMs: 0, drain: false });
+    else this.#detachParent = onAbort(parent, () => void this.close({ graceMs: 0, drain: false }));
   }
 
   /** `'open'`, `'closing'` (after `close()`, until it resolves) or `'closed'`. */
@@ -161,132 +170,127 @@ export class WorkPool<Type extends string = string> {
     return this.#state;
   }
 
+  /** Jobs queued now (not started; retrying jobs not included). O(1). */
+  get size(): number {
+    return this.#room.queued;
+  }
+
+  /** Jobs running now. O(1). */
+  get pending(): number {
+    return this.#running;
+  }
+
+  /**
+   * One type's load now, without building a snapshot: running, queued, its limit, whether
+   * it is paused, and whether its rate holds it back (jobs queued, a free slot, and no
+   * rate budget). O(1).
+   * @throws TypeError for an unknown type.
+   */
+  load(type: TypeName<Types>): TypeLoad {
+    const q = this.#queueOf(type);
+    return Object.freeze({
+      running: q.running,
+      queued: q.queued,
+      limit: q.concurrency,
+      paused: q.paused,
+      heldByRate: q.ready && !q.rateAllows(Date.now()),
+    });
+  }
+
   /**
    * Queues `task` as a job of `type` and returns at once (never waits).
    *
-   * With a `key` already queued, running or retrying, returns that job instead.
+   * With a `key` whose job is queued, running or retrying, joins that job instead (see
+   * {@link JobOptions.key}): the handle is the caller's own.
    * @throws TypeError/RangeError for an unknown type or a bad option (naming it);
    * ClosedError after `close()`; QueueFullError when the queue is full (`'reject'`, or
-   * `'drop-lowest'` with nothing ranked lower to evict); an abort error if `signal` has
-   * already aborted.
+   * `'drop-lowest'` with nothing ranked lower to evict, or `run()` callers waiting); an
+   * abort error if `signal` has already aborted.
+   * @example
+   * ```ts
+   * const job = pool.submit('fetch', ({ signal }) => download(url, signal), {
+   *   key: url, // a second submit of this url joins this job
+   *   retry: { attempts: 3, retryIf: (error) => !(error instanceof NotFound) },
+   * });
+   * job.cancel(); // or: await job.result
+   * ```
    */
-  submit<R>(type: Type, task: Task<R>, options?: JobOptions): Job<R>;
+  submit<R>(type: TaskType<Types>, task: Task<R>, options?: JobOptions): Job<R>;
   /** Queues `input` for a worker type (its module's function runs in a thread). */
-  submit<R = unknown>(type: Type, input: WorkerInput, options?: JobOptions): Job<R>;
-  submit<R>(type: Type, work: Task<R> | WorkerInput, options: JobOptions = {}): Job<R> {
-    return this.#admit(this.#prepare(type, work, options)) as Job<R>;
-  }
-
-  /** Validates a submission once, before anything changes (and before `run` waits). */
-  #prepare(type: string, work: unknown, options: JobOptions): Submission {
-    const queue = this.#queueOf(type);
-    const task = this.#taskFor(queue, work);
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`options must be an object, got ${String(options)}`);
-    }
-    const o = options as Record<string, unknown>;
-    return {
-      queue,
-      task,
-      priority: o.priority === undefined ? 0 : finite('priority', o.priority),
-      key: optionalName('key', o.key),
-      timeoutMs: o.timeoutMs === undefined ? undefined : integer('timeoutMs', o.timeoutMs, 1),
-      retry: normalizeRetry(o.retry),
-      signal: optionalSignal('signal', o.signal),
-      meta:
-        o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>),
-    };
-  }
-
-  #admit(s: Submission): Job<unknown> {
-    const { queue, key, signal } = s;
-    if (this.#state !== 'open') {
-      throw new ClosedError(`WorkPool is ${this.#state}; cannot submit a ${queue.name} job`);
-    }
-    throwIfAborted(signal);
-    // Keys are scoped to their type: the same URL may be fetched and embedded at once.
-    const keyId = key === undefined ? undefined : `${queue.name}\u0000${key}`;
-    if (keyId !== undefined) {
-      const existing = this.#keys.get(keyId);
-      if (existing) return existing;
-    }
-    const now = Date.now();
-    const aging = this.#o.aging;
-    const record: JobRecord = {
-      id: `job-${++this.#ids}`,
-      typeIndex: queue.index,
-      type: queue.name,
-      priority: s.priority,
-      // Aging raises every queued job's effective priority at the same rate, so the order
-      // between two jobs depends only on priority − queuedAt·by/everyMs: a time-invariant
-      // rank that a heap can keep ordered without re-sorting as time passes.
-      rank: aging ? s.priority - ((now - this.#t0) * aging.by) / aging.everyMs : s.priority,
-      seq: ++this.#seq,
-      key: keyId,
-      task: s.task,
-      timeoutMs: s.timeoutMs,
-      retry: s.retry,
-      meta: s.meta,
-      queuedAt: now,
-      status: 'queued',
-      inQueue: false,
-      attempt: 0,
-      startedAt: undefined,
-      finishedAt: undefined,
-      progress: 0,
-      note: undefined,
-      stalled: false,
-      error: undefined,
-      cancelReason: undefined,
-      cancelRequested: false,
-      context: undefined,
-      timeout: undefined,
-      backoff: undefined,
-      stallTimer: undefined,
-      progressTimer: undefined,
-      progressDirty: false,
-      detachSignal: noop,
-      outcome: undefined,
-      resolve: undefined,
-      reject: undefined,
-      resultPromise: undefined,
-    };
-    const victim = this.#victimFor(record);
-    const job = new Job<unknown>(record, this.#cancelJob, jobView);
-    if (keyId !== undefined) this.#keys.set(keyId, job);
-    if (signal !== undefined)
-      record.detachSignal = onAbort(signal, () => this.#cancel(record, signal.reason));
-    this.#enqueue(queue, record);
-    // Evicted only once the newcomer is queued, so the pool never looks idle in between.
-    if (victim !== undefined) {
-      this.#unqueue(victim);
-      this.#finish(
-        victim,
-        'cancelled',
-        new QueueFullError(
-          `Job ${victim.id} was evicted from the full queue by a higher-priority job`,
-        ),
-      );
-    }
-    this.#dispatch();
-    return job;
+  submit<R = unknown>(type: WorkerType<Types>, input: WorkerInput, options?: JobOptions): Job<R>;
+  submit<R>(type: string, work: unknown, options?: JobOptions): Job<R> {
+    const s = this.#prepare(type, work, options);
+    return (this.#join(s) ?? this.#create(s, false)) as Job<R>;
   }
 
   /**
-   * Waits for queue room (backpressure), submits, and waits for the job's result.
+   * Waits for queue room (backpressure; callers are served in arrival order), submits,
+   * and waits for the job's result. A call whose `key` joins an existing job needs no room.
    * @throws as {@link WorkPool.submit}, and rejects with an abort error if `signal` aborts
-   * while waiting for room, or with `ClosedError` if the pool closes meanwhile; with
-   * lockdep on, rejects with `LockHeldWhileWaitingError` if called while holding a lock.
+   * while waiting (for room or for the result), or with `ClosedError` if the pool closes
+   * meanwhile; with lockdep on, rejects with `LockHeldWhileWaitingError` if called while
+   * holding a lock.
+   * @example
+   * ```ts
+   * const text = await pool.run('fetch', ({ signal }) => download(url, signal), { signal });
+   * ```
    */
-  async run<R>(type: Type, task: Task<R>, options: JobOptions = {}): Promise<R> {
+  run<R>(type: TaskType<Types>, task: Task<R>, options?: JobOptions): Promise<R>;
+  /** Runs `input` as a job of a worker type, waiting for room and for the result. */
+  run<R = unknown>(type: WorkerType<Types>, input: WorkerInput, options?: JobOptions): Promise<R>;
+  async run<R>(type: string, work: unknown, options?: JobOptions): Promise<R> {
     // Waiting on the pool while holding a lock deadlocks as soon as a job needs that lock.
     assertNotHolding('WorkPool.run');
-    const submission = this.#prepare(type, task, options);
-    while (this.#state === 'open' && this.#queued >= this.#o.capacity) {
-      throwIfAborted(submission.signal);
-      await this.#roomWaiters.park(undefined, submission.signal);
+    const s = this.#prepare(type, work, options);
+    const joined = this.#join(s);
+    if (joined !== undefined) return joined.result as Promise<R>;
+    if (this.#state !== 'open' || this.#room.hasRoom)
+      return this.#create(s, false).result as Promise<R>;
+    await this.#room.reserve(s.signal);
+    let job: Job<unknown>;
+    try {
+      job = this.#join(s) ?? this.#create(s, true);
+    } catch (error) {
+      this.#room.giveBack();
+      throw error;
     }
-    return (this.#admit(submission) as Job<R>).result;
+    return job.result as Promise<R>;
+  }
+
+  /**
+   * Stops starting jobs of `type`, or of every type when none is given; queued jobs wait
+   * and running ones go on. `close({ drain })` does not start paused types' jobs either:
+   * they are cancelled when its grace ends.
+   * @throws TypeError for an unknown type.
+   */
+  pause(type?: TypeName<Types>): void {
+    if (type === undefined) this.#paused = true;
+    else this.#queueOf(type).paused = true;
+  }
+
+  /** Starts jobs of `type` (or of the whole pool) again after {@link WorkPool.pause}. */
+  resume(type?: TypeName<Types>): void {
+    if (type === undefined) this.#paused = false;
+    else this.#queueOf(type).paused = false;
+    this.#dispatch();
+  }
+
+  /** Whether `type` (or, with no type, the whole pool) is paused. */
+  isPaused(type?: TypeName<Types>): boolean {
+    return type === undefined ? this.#paused : this.#queueOf(type).paused;
+  }
+
+  /**
+   * Changes how many jobs of `type` may run at once. A higher limit starts queued jobs at
+   * once; a lower one lets running jobs finish and starts no more until under it.
+   * @throws TypeError for an unknown type; RangeError unless a positive integer; and for a
+   * worker type, RangeError above its initial limit (its thread pool is sized for that).
+   */
+  setConcurrency(type: TypeName<Types>, concurrency: number): void {
+    const q = this.#queueOf(type);
+    const limit = this.#runners.has(q.name) ? q.config.concurrency : Number.MAX_SAFE_INTEGER;
+    q.concurrency = integer('concurrency', concurrency, 1, limit);
+    this.#dispatch();
   }
 
   /**
@@ -307,15 +311,23 @@ export class WorkPool<Type extends string = string> {
   /**
    * A deeply frozen copy of the pool's state. Costs O(limit · log + running + history),
    * not O(queue length).
-   * @throws RangeError if `limit` is not a non-negative integer.
+   * @throws TypeError for an unknown option; RangeError if `limit` is not a non-negative integer.
    */
-  snapshot(options: SnapshotOptions = {}): PoolSnapshot {
-    const limit = integer('limit', options.limit ?? 100, 0);
+  snapshot(snapshotOptions: SnapshotOptions = {}): PoolSnapshot {
+    const o = options('snapshot options', snapshotOptions, ['limit']);
+    const limit = integer('limit', o.limit ?? 100, 0);
+    const now = Date.now();
     // fromEntries defines own properties, so even a type named "__proto__" is listed.
     const types = Object.fromEntries(
       this.#queues.map((q) => [
         q.name,
-        { running: q.running, queued: q.queued, limit: q.concurrency },
+        {
+          running: q.running,
+          queued: q.queued,
+          limit: q.concurrency,
+          paused: q.paused,
+          heldByRate: q.ready && !q.rateAllows(now),
+        },
       ]),
     );
     const retrying: JobView[] = [];
@@ -324,10 +336,11 @@ export class WorkPool<Type extends string = string> {
       retrying.push(jobView(job));
     }
     return deepFreeze({
-      at: Date.now(),
+      at: now,
       state: this.#state,
+      paused: this.#paused,
       counts: {
-        queued: this.#queued,
+        queued: this.#room.queued,
         running: this.#running,
         retrying: this.#retryingJobs.size,
         ...this.#totals,
@@ -341,32 +354,38 @@ export class WorkPool<Type extends string = string> {
   }
 
   /**
-   * Closes the pool, in phases: (1) refuse new work (`submit` throws, `run` rejects with
-   * `ClosedError`); (2) cancel queued and retrying jobs, or run them if `drain`; (3) wait
-   * up to `graceMs` for the jobs left; (4) abort them and wait the abort grace; (5) abandon
-   * those that still run (their results reject; their ids are reported) and clear every
-   * timer and listener the pool holds.
+   * Closes the pool gracefully, in phases: (1) refuse new work (`submit` throws, `run`
+   * rejects with `ClosedError`); (2) let queued and retrying jobs run (`drain`, the
+   * default) or cancel them (`drain: false`); (3) wait up to `graceMs` for the jobs left;
+   * (4) cancel everything still queued, abort what runs and wait the abort grace; (5)
+   * abandon those that still run (their results reject; their ids are reported), stop
+   * worker threads and clear every timer and listener the pool holds.
    *
-   * Idempotent: a second call returns the same promise.
+   * `stop()` (the Lifecycle component method) is this same close, with the grace ending
+   * at the Lifecycle's deadline.
+   *
+   * Idempotent: a second call returns the same promise (its options are ignored).
    * @returns the report `{ completed, cancelled, abandoned }`.
+   * @throws TypeError/RangeError for a bad option.
    */
-  close(options: CloseOptions = {}): Promise<CloseReport> {
+  close(closeOptions: CloseOptions = {}): Promise<CloseReport> {
     if (this.#closing) return this.#closing;
-    const graceMs = integer('graceMs', options.graceMs ?? 10_000, 0);
-    if (options.drain !== undefined && typeof options.drain !== 'boolean') {
-      throw new TypeError(`drain must be a boolean, got ${typeof options.drain}`);
+    const o = options('close options', closeOptions, ['graceMs', 'drain']);
+    const graceMs = duration('graceMs', o.graceMs ?? 10_000);
+    if (o.drain !== undefined && typeof o.drain !== 'boolean') {
+      throw new TypeError(`drain must be a boolean, got ${typeof o.drain}`);
     }
-    this.#closing = this.#close(graceMs, options.drain ?? false);
+    this.#closing = this.#close(graceMs, o.drain ?? true);
     return this.#closing;
   }
 
   /**
-   * Lifecycle component stop: closes with `drain` (work queued by components that stopped
-   * earlier still runs) and a grace that ends at `deadline`.
+   * Lifecycle component stop: {@link WorkPool.close} with its defaults (drain), the grace
+   * ending at `deadline`.
    */
   stop(context: { readonly deadline?: number | undefined } = {}): Promise<CloseReport> {
     const deadline = context.deadline ?? Date.now() + 10_000;
-    return this.close({ graceMs: Math.max(0, Math.floor(deadline - Date.now())), drain: true });
+    return this.close({ graceMs: Math.max(0, deadline - Date.now()) });
   }
 
   async #close(graceMs: number, drain: boolean): Promise<CloseReport> {
@@ -374,9 +393,7 @@ export class WorkPool<Type extends string = string> {
     this.#drain = drain;
     this.#detachParent();
     this.#detachParent = noop;
-    this.#roomWaiters.refuseAll(
-      () => new ClosedError('WorkPool closed while waiting for queue room'),
-    );
+    this.#room.close();
     const reason = new ClosedError('WorkPool closed');
     if (!drain) this.#cancelWaiting(reason);
     const abandoned: string[] = [];
@@ -401,87 +418,155 @@ export class WorkPool<Type extends string = string> {
     return report;
   }
 
-  #taskFor(queue: TypeQueue, work: unknown): Task<unknown> {
+  /** Validates a submission once, before anything changes (and before `run` waits). */
+  #prepare(type: string, work: unknown, jobOptions: JobOptions | undefined): Submission {
+    const queue = this.#queueOf(type);
+    const o = jobOptions === undefined ? {} : options('job options', jobOptions, JOB_KEYS);
     const runner = this.#runners.get(queue.name);
-    if (runner === undefined) return callable('task', work as Task<unknown>);
-    if (typeof work === 'function') {
-      throw new TypeError(
-        `${queue.name} jobs run in worker threads: submit structured-cloneable input, not a function`,
-      );
-    }
+    let task: Task<unknown> | undefined;
     let input: unknown;
-    try {
-      input = structuredClone(work);
-    } catch (error) {
-      throw new TypeError(`input of a ${queue.name} job must be structured-cloneable`, {
-        cause: error,
-      });
+    if (runner === undefined) {
+      if (typeof work !== 'function') {
+        throw new TypeError(
+          `task must be a function for ${queue.name} jobs (not a worker type), got ${typeof work}`,
+        );
+      }
+      task = work as Task<unknown>;
+    } else {
+      if (typeof work === 'function') {
+        throw new TypeError(
+          `${queue.name} jobs run in worker threads: submit structured-cloneable input, not a function`,
+        );
+      }
+      try {
+        input = structuredClone(work);
+      } catch (error) {
+        throw new TypeError(`input of a ${queue.name} job must be structured-cloneable`, {
+          cause: error,
+        });
+      }
     }
-    return runner.task(input);
+    const d = queue.config.defaults;
+    return {
+      queue,
+      task,
+      input,
+      priority: o.priority === undefined ? (d.priority ?? 0) : finite('priority', o.priority),
+      key: optionalName('key', o.key),
+      timeoutMs: o.timeoutMs === undefined ? d.timeoutMs : timeLimit('timeoutMs', o.timeoutMs),
+      retry: o.retry === undefined ? d.retry : normalizeRetry('retry', o.retry),
+      signal: optionalSignal('signal', o.signal),
+      meta:
+        o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>),
+    };
   }
 
-  #queueOf(type: string): TypeQueue {
-    const queue = this.#byName.get(type);
-    if (queue === undefined) oneOf('type', type, this.#typeNames);
-    return queue as TypeQueue;
+  #checkOpen(s: Submission): void {
+    if (this.#state !== 'open') {
+      throw new ClosedError(`WorkPool is ${this.#state}; cannot submit a ${s.queue.name} job`);
+    }
+    throwIfAborted(s.signal);
   }
 
   /**
-   * Room for `incoming`: nothing to do below capacity; otherwise the lowest-ranked queued
-   * job to evict (`'drop-lowest'`), or QueueFullError.
+   * Joins the job of `s.key`, if one is queued, running or retrying: a handle of the
+   * caller's own, and the job's priority raised to the caller's if that is higher.
    */
-  #victimFor(incoming: JobRecord): JobRecord | undefined {
-    if (this.#queued < this.#o.capacity) return undefined;
-    const lowest = this.#lowest;
-    if (lowest === undefined) {
-      throw new QueueFullError(
-        `WorkPool queue is full (capacity ${this.#o.capacity}, whenFull 'reject'); use run() to wait for room`,
+  #join(s: Submission): Job<unknown> | undefined {
+    if (s.key === undefined) return undefined;
+    const record = s.queue.keys.get(s.key);
+    if (record === undefined) return undefined;
+    this.#checkOpen(s);
+    record.claims++;
+    if (s.priority > record.priority) this.#raise(record, s.priority);
+    // The joiner's timeoutMs bounds its own wait: the job keeps its creator's time limit.
+    return new Job(record, this.#host, s.signal, s.timeoutMs);
+  }
+
+  #raise(record: JobRecord, priority: number): void {
+    record.rank += priority - record.priority;
+    record.priority = priority;
+    if (record.slot !== undefined) this.#room.reranked(this.#queueOfRecord(record).rerank(record));
+  }
+
+  /** Creates and queues a job; `reserved` when `run` holds a reserved place for it. */
+  #create(s: Submission, reserved: boolean): Job<unknown> {
+    this.#checkOpen(s);
+    const { queue } = s;
+    const now = Date.now();
+    const aging = this.#o.aging;
+    const runner = this.#runners.get(queue.name);
+    const record: JobRecord = {
+      id: `job-${++this.#ids}`,
+      typeIndex: queue.index,
+      type: queue.name,
+      priority: s.priority,
+      // Aging raises every queued job's effective priority at the same rate, so the order
+      // between two jobs depends only on priority − queuedAt·by/everyMs: a time-invariant
+      // rank that a heap can keep ordered without re-sorting as time passes.
+      rank: aging ? s.priority - ((now - this.#t0) * aging.by) / aging.everyMs : s.priority,
+      seq: ++this.#seq,
+      key: s.key,
+      task: s.task ?? (runner as WorkerRunner).task(s.input),
+      timeoutMs: s.timeoutMs,
+      retry: s.retry,
+      meta: s.meta,
+      queuedAt: now,
+      status: 'queued',
+      slot: undefined,
+      attempt: 0,
+      startedAt: undefined,
+      finishedAt: undefined,
+      progress: 0,
+      note: undefined,
+      stalled: false,
+      error: undefined,
+      cancelReason: undefined,
+      cancelRequested: false,
+      current: undefined,
+      backoff: undefined,
+      reporter: undefined,
+      claims: 1,
+      detach: undefined,
+      outcome: undefined,
+      resolve: undefined,
+      reject: undefined,
+      resultPromise: undefined,
+    };
+    // Found before anything changes, so a refused submit leaves no trace.
+    const victim =
+      reserved || this.#room.hasRoom
+        ? undefined
+        : this.#room.victimFor({ rank: record.rank, seq: record.seq, item: record });
+    if (reserved) this.#room.take();
+    const job = new Job<unknown>(record, this.#host, s.signal, undefined);
+    if (s.key !== undefined) queue.keys.set(s.key, record);
+    this.#enqueue(queue, record);
+    // Evicted only once the newcomer is queued, so the pool never looks idle in between.
+    if (victim !== undefined) {
+      this.#unqueue(victim);
+      this.#finish(
+        victim,
+        'cancelled',
+        new QueueFullError(
+          `Job ${victim.id} was evicted from the full queue by a higher-priority job`,
+        ),
       );
     }
-    let victim = lowest.peek();
-    while (victim !== undefined && !victim.inQueue) {
-      lowest.pop();
-      victim = lowest.peek();
-    }
-    if (victim === undefined || byDispatchOrder(incoming, victim) >= 0) {
-      throw new QueueFullError(
-        `WorkPool queue is full (capacity ${this.#o.capacity}) and holds nothing ranked below priority ${incoming.priority}`,
-      );
-    }
-    lowest.pop();
-    return victim;
+    this.#dispatch();
+    return job;
   }
 
   #enqueue(queue: TypeQueue, job: JobRecord): void {
     job.status = 'queued';
-    queue.push(job);
-    this.#queued++;
+    this.#room.entered(queue.push(job));
     this.#publish('job.queued', job);
-    const lowest = this.#lowest;
-    if (lowest === undefined) return;
-    lowest.push(job);
-    // Entries of started or cancelled jobs stay until popped; rebuild before they pile up.
-    if (lowest.length > 64 && lowest.length > 2 * this.#queued) {
-      lowest.init([...new Set(lowest.heapArray.filter((j) => j.inQueue))]);
-    }
   }
 
-  /** Takes a job out of its queue (cancel or eviction) and lets a `run` waiter in. */
+  /** Takes a job out of its queue (cancel or eviction); its room goes to a `run` waiter. */
   #unqueue(job: JobRecord): void {
-    (this.#queues[job.typeIndex] as TypeQueue).remove(job);
-    this.#dequeued();
-  }
-
-  /** Bookkeeping after a job leaves the queue (started, cancelled or evicted). */
-  #dequeued(): void {
-    // With nothing queued, every eviction-index entry is dead: drop them all at once.
-    if (--this.#queued === 0) this.#lowest?.clear();
-    this.#wakeRoomWaiter();
-  }
-
-  #wakeRoomWaiter(): void {
-    const waiter = this.#roomWaiters.peek();
-    if (waiter !== undefined) this.#roomWaiters.grant(waiter, undefined);
+    this.#queueOfRecord(job).remove(job);
+    this.#room.left();
   }
 
   /**
@@ -489,27 +574,29 @@ export class WorkPool<Type extends string = string> {
    *
    * Fairness rule (no head-of-line blocking across types): the next job started is the
    * highest-ranked queued job (priority, then submission order) among the types that
-   * have a free slot and rate budget now. A type at its limit is skipped, never waited
-   * on, so a saturated `embed` type cannot delay a queued `fetch` job. Within a type,
-   * order is strict. A rate-limited type is reconsidered when its window next opens.
+   * have a free slot and rate budget now and are not paused. A type at its limit is
+   * skipped, never waited on, so a saturated `embed` type cannot delay a queued `fetch`
+   * job. Within a type, order is strict. A rate-limited type is reconsidered when its
+   * window next opens.
    */
   #dispatch(): void {
     if (this.#dispatching) {
       this.#dispatchAgain = true;
       return;
     }
-    if (this.#state === 'closed' || (this.#state === 'closing' && !this.#drain)) return;
+    if (this.#paused || this.#state === 'closed' || (this.#state === 'closing' && !this.#drain))
+      return;
     this.#dispatching = true;
     try {
       do {
         this.#dispatchAgain = false;
         let opensAt = Number.POSITIVE_INFINITY;
-        while (this.#running < this.#o.concurrency && this.#queued > 0) {
+        while (this.#running < this.#o.concurrency && this.#room.queued > 0) {
           const now = Date.now();
           let best: TypeQueue | undefined;
           let bestJob: JobRecord | undefined;
           for (const q of this.#queues) {
-            if (q.running >= q.concurrency || q.queued === 0) continue;
+            if (!q.ready) continue;
             const head = q.peek();
             if (head === undefined) continue;
             if (!q.rateAllows(now)) {
@@ -523,7 +610,7 @@ export class WorkPool<Type extends string = string> {
           }
           if (best === undefined || bestJob === undefined) break;
           best.take();
-          this.#dequeued();
+          this.#room.left();
           this.#start(best, bestJob, now);
         }
         this.#armRateTimer(opensAt);
@@ -544,48 +631,80 @@ export class WorkPool<Type extends string = string> {
     queue.recordStart(now);
     this.#running++;
     this.#runningJobs.add(job);
-    if (job.timeoutMs !== undefined) {
-      const timeoutMs = job.timeoutMs;
-      job.timeout = setTimeout(() => {
-        job.timeout = undefined;
-        job.context?.abort(
-          new TimeoutError(`Job ${job.id} attempt ${job.attempt} timed out after ${timeoutMs} ms`, {
-            timeoutMs,
-          }),
-        );
-      }, timeoutMs);
-    }
-    const stallAfterMs = queue.config.stallAfterMs;
-    if (stallAfterMs !== undefined) {
-      job.stallTimer = setTimeout(() => {
-        job.stallTimer = undefined;
-        job.stalled = true;
-        this.#publish('job.stalled', job);
-      }, stallAfterMs);
-    }
+    const attempt = new Attempt(job, this.#host, queue.config.stallAfterMs);
+    job.current = attempt;
     this.#publish('job.started', job);
-    const attempt = job.attempt;
-    const context = new AttemptContext(job, attempt, this.#onProgress);
-    job.context = context;
-    let outcome: Promise<unknown>;
-    try {
-      outcome = Promise.resolve(
-        lockdep.enabled ? runInOwnFlow(() => job.task(context)) : job.task(context),
-      );
-    } catch (error) {
-      outcome = Promise.reject(error);
-    }
-    outcome.then(
-      (value) => this.#attemptEnded(job, attempt, true, value),
-      (error: unknown) => this.#attemptEnded(job, attempt, false, error),
-    );
+    attempt.run(job.task);
   }
 
-  readonly #onProgress = (job: JobRecord, attempt: number, fraction: number, note?: string): void =>
-    this.#progress(job, attempt, fraction, note);
+  /** An attempt's task settled, or its time limit passed. */
+  #ended(job: JobRecord, attempt: Attempt, ok: boolean, value: unknown): void {
+    // A stale settlement: the attempt already ended (time limit, abandonment).
+    if (job.current !== attempt) return;
+    // The last coalesced progress goes out before the job's end.
+    job.reporter?.flush();
+    this.#release(job);
+    if (job.cancelRequested) {
+      this.#finish(job, 'cancelled', CANCELLED);
+    } else if (ok) {
+      this.#finish(job, 'succeeded', value);
+    } else {
+      const reason = attempt.abortReason;
+      // A task that honours its time limit usually rejects with an abort error: it is the timeout.
+      const error =
+        reason instanceof TimeoutError && isAbortError(value) ? reason : normalizeError(job, value);
+      this.#failed(job, error);
+    }
+    this.#dispatch();
+  }
 
-  #progress(job: JobRecord, attempt: number, fraction: number, note: string | undefined): void {
-    if (job.status !== 'running' || job.attempt !== attempt) return;
+  /** Retries a failed attempt if its policy allows, or fails the job. */
+  #failed(job: JobRecord, error: unknown): void {
+    const retry = job.retry;
+    // While closing without drain nothing more may start, so nothing is retried.
+    const mayRetry =
+      (this.#state === 'open' || this.#drain) &&
+      retry !== undefined &&
+      job.attempt < retry.attempts &&
+      !isAbortError(error) &&
+      !(error instanceof NonRetryableError);
+    if (!mayRetry) {
+      this.#finish(job, 'failed', error);
+      return;
+    }
+    let delayMs: number;
+    try {
+      if (retry.retryIf !== undefined && !retry.retryIf(error, job.attempt)) {
+        this.#finish(job, 'failed', error);
+        return;
+      }
+      delayMs = backoffDelay(retry, job.attempt, this.#o.random);
+    } catch (policyError) {
+      this.#finish(job, 'failed', policyError);
+      return;
+    }
+    job.status = 'retrying';
+    job.error = errorView(error);
+    this.#retryingJobs.add(job);
+    if (this.#o.bus !== undefined) {
+      this.#emit('job.retrying', Object.freeze({ ...jobView(job), delayMs, lastError: job.error }));
+    }
+    job.backoff = after(delayMs, () => {
+      job.backoff = undefined;
+      this.#retryingJobs.delete(job);
+      this.#enqueue(this.#queueOfRecord(job), job);
+      this.#dispatch();
+    });
+  }
+
+  #stalled(job: JobRecord): void {
+    job.stalled = true;
+    this.#publish('job.stalled', job);
+  }
+
+  /** A task reported progress. */
+  #progress(job: JobRecord, attempt: Attempt, fraction: number, note: string | undefined): void {
+    if (job.current !== attempt) return;
     if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
       throw new RangeError(
         `progress fraction must be a number from 0 to 1, got ${String(fraction)}`,
@@ -597,86 +716,26 @@ export class WorkPool<Type extends string = string> {
     job.progress = fraction;
     job.note = note;
     if (this.#o.bus === undefined) return;
-    // Coalesced: at most one event per job per progressIntervalMs, always ending with the latest value.
-    if (job.progressTimer !== undefined) {
-      job.progressDirty = true;
-      return;
-    }
-    this.#publish('job.progress', job);
-    job.progressTimer = setTimeout(() => this.#flushProgress(job), this.#o.progressIntervalMs);
+    job.reporter ??= new ProgressCoalescer(this.#o.progressIntervalMs, () =>
+      this.#publish('job.progress', job),
+    );
+    job.reporter.report();
   }
 
-  #flushProgress(job: JobRecord): void {
-    job.progressTimer = undefined;
-    if (!job.progressDirty) return;
-    job.progressDirty = false;
-    this.#publish('job.progress', job);
-    job.progressTimer = setTimeout(() => this.#flushProgress(job), this.#o.progressIntervalMs);
-  }
-
-  #attemptEnded(job: JobRecord, attempt: number, ok: boolean, value: unknown): void {
-    // A stale settlement: the job was abandoned, or this attempt already ended.
-    if (job.status !== 'running' || job.attempt !== attempt) return;
-    // The last coalesced progress goes out before the job's end.
-    if (job.progressDirty) {
-      job.progressDirty = false;
-      this.#publish('job.progress', job);
-    }
-    const reason = job.context?.abortReason;
-    const timeoutError = reason instanceof TimeoutError ? reason : undefined;
-    const timedOut = timeoutError !== undefined;
-    this.#release(job);
-    if (job.cancelRequested) {
-      this.#finish(job, 'cancelled', CANCELLED);
-    } else if (ok) {
-      this.#finish(job, 'succeeded', value);
-    } else {
-      // A task that honours its timeout usually rejects with an abort error: it is the timeout.
-      const error = timedOut && isAbortError(value) ? timeoutError : normalizeError(job, value);
-      const retry = job.retry;
-      // While closing without drain nothing more may start, so nothing is retried.
-      const retrying = this.#state === 'open' || this.#drain;
-      if (retrying && retry !== undefined && attempt < retry.attempts && !isAbortError(error)) {
-        let delayMs: number;
-        try {
-          delayMs = backoffDelay(retry, attempt, this.#o.random);
-        } catch (randomError) {
-          this.#finish(job, 'failed', randomError);
-          this.#dispatch();
-          return;
-        }
-        this.#scheduleRetry(job, error, delayMs);
-      } else {
-        this.#finish(job, 'failed', error);
-      }
-    }
-    this.#dispatch();
-  }
-
-  /** Gives a running job's slot back and clears its attempt's timers. */
+  /** Gives a running job's slot back and ends its attempt (its timers). */
   #release(job: JobRecord): void {
     this.#runningJobs.delete(job);
-    (this.#queues[job.typeIndex] as TypeQueue).running--;
+    this.#queueOfRecord(job).running--;
     this.#running--;
-    clearTimeout(job.timeout);
-    clearTimeout(job.stallTimer);
-    job.timeout = job.stallTimer = undefined;
-    job.context = undefined;
+    job.current?.end();
+    job.current = undefined;
   }
 
-  #scheduleRetry(job: JobRecord, error: unknown, delayMs: number): void {
-    job.status = 'retrying';
-    job.error = errorView(error);
-    this.#retryingJobs.add(job);
-    if (this.#o.bus !== undefined) {
-      this.#emit('job.retrying', Object.freeze({ ...jobView(job), delayMs, lastError: job.error }));
-    }
-    job.backoff = setTimeout(() => {
-      job.backoff = undefined;
-      this.#retryingJobs.delete(job);
-      this.#enqueue(this.#queues[job.typeIndex] as TypeQueue, job);
-      this.#dispatch();
-    }, delayMs);
+  /** A caller gave up on `record` (see {@link Job.cancel}). */
+  #withdraw(record: JobRecord, reason: unknown): boolean {
+    if (--record.claims > 0) return true;
+    this.#cancel(record, reason);
+    return false;
   }
 
   #cancel(job: JobRecord, reason: unknown): void {
@@ -689,13 +748,13 @@ export class WorkPool<Type extends string = string> {
         this.#finish(job, 'cancelled', CANCELLED);
         break;
       case 'retrying':
-        clearTimeout(job.backoff);
+        job.backoff?.clear();
         job.backoff = undefined;
         this.#retryingJobs.delete(job);
         this.#finish(job, 'cancelled', CANCELLED);
         break;
       case 'running':
-        job.context?.abort(reason);
+        job.current?.abort(reason);
         break;
     }
   }
@@ -740,11 +799,12 @@ export class WorkPool<Type extends string = string> {
       if (status === 'cancelled') this.#closeStats.cancelled++;
       else this.#closeStats.completed++;
     }
-    job.detachSignal();
-    job.detachSignal = noop;
-    clearTimeout(job.progressTimer);
-    job.progressTimer = undefined;
-    if (job.key !== undefined && this.#keys.get(job.key)?.id === job.id) this.#keys.delete(job.key);
+    job.detach?.();
+    job.detach = undefined;
+    job.reporter?.stop();
+    job.reporter = undefined;
+    const keys = this.#queueOfRecord(job).keys;
+    if (job.key !== undefined && keys.get(job.key) === job) keys.delete(job.key);
     // The history keeps a copy, not the record: no task closure or result stays reachable.
     this.#history?.push(jobView(job, false));
     job.task = finishedTask;
@@ -762,7 +822,7 @@ export class WorkPool<Type extends string = string> {
   }
 
   #isIdle(): boolean {
-    return this.#queued === 0 && this.#running === 0 && this.#retryingJobs.size === 0;
+    return this.#room.queued === 0 && this.#running === 0 && this.#retryingJobs.size === 0;
   }
 
   #becameIdle(): void {
@@ -776,9 +836,9 @@ export class WorkPool<Type extends string = string> {
   #idleWithin(ms: number): Promise<boolean> {
     if (this.#isIdle()) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
+      const timer = after(ms, () => resolve(false));
       this.#idleWaiters.push(() => {
-        clearTimeout(timer);
+        timer.clear();
         resolve(true);
       });
     });
@@ -788,20 +848,27 @@ export class WorkPool<Type extends string = string> {
     if (at === Number.POSITIVE_INFINITY || at >= this.#rateTimerAt) return;
     this.#clearRateTimer();
     this.#rateTimerAt = at;
-    this.#rateTimer = setTimeout(
-      () => {
-        this.#rateTimer = undefined;
-        this.#rateTimerAt = Number.POSITIVE_INFINITY;
-        this.#dispatch();
-      },
-      Math.max(0, at - Date.now()),
-    );
+    this.#rateTimer = after(Math.max(0, at - Date.now()), () => {
+      this.#rateTimer = undefined;
+      this.#rateTimerAt = Number.POSITIVE_INFINITY;
+      this.#dispatch();
+    });
   }
 
   #clearRateTimer(): void {
-    clearTimeout(this.#rateTimer);
+    this.#rateTimer?.clear();
     this.#rateTimer = undefined;
     this.#rateTimerAt = Number.POSITIVE_INFINITY;
+  }
+
+  #queueOf(type: string): TypeQueue {
+    const queue = this.#byName.get(type);
+    if (queue === undefined) oneOf('type', type, this.#typeNames);
+    return queue as TypeQueue;
+  }
+
+  #queueOfRecord(job: JobRecord): TypeQueue {
+    return this.#queues[job.typeIndex] as TypeQueue;
   }
 
   #publish(
@@ -827,62 +894,11 @@ function finishedTask(): never {
   throw new Error('a finished job has no task');
 }
 
-/**
- * What a task receives, and the control of its attempt. A class rather than a literal so
- * a start allocates one small object, and an AbortController only if the task reads
- * `signal` (an abort that comes first is kept and applied when it does).
- */
-class AttemptContext implements TaskContext, AttemptControl {
-  readonly id: string;
-  readonly attempt: number;
-  aborted = false;
-  abortReason: unknown = undefined;
-  readonly #job: JobRecord;
-  readonly #onProgress: (job: JobRecord, attempt: number, fraction: number, note?: string) => void;
-  #controller: AbortController | undefined;
-  #progress: ((fraction: number, note?: string) => void) | undefined;
-
-  constructor(
-    job: JobRecord,
-    attempt: number,
-    onProgress: (job: JobRecord, attempt: number, fraction: number, note?: string) => void,
-  ) {
-    this.id = job.id;
-    this.attempt = attempt;
-    this.#job = job;
-    this.#onProgress = onProgress;
-  }
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.aborted) this.#controller.abort(this.abortReason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.abortReason = reason;
-    this.#controller?.abort(reason);
-  }
-
-  /** Bound on first access, so `({ progress }) => …` destructuring works. */
-  get progress(): (fraction: number, note?: string) => void {
-    this.#progress ??= (fraction, note) =>
-      this.#onProgress(this.#job, this.attempt, fraction, note);
-    return this.#progress;
-  }
-}
-
 function normalizeError(job: JobRecord, value: unknown): unknown {
   if (value instanceof Error) return value;
   return new TaskError(
     `Job ${job.id} (${job.type}) failed with a non-Error value: ${String(value)}`,
-    {
-      cause: value,
-    },
+    { cause: value },
   );
 }
 

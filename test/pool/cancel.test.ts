@@ -1,9 +1,16 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { AbortError, EventBus, WorkPool, isAbortError, type PoolEvents } from '../../src/index.js';
+import {
+  AbortError,
+  EventBus,
+  WorkPool,
+  isAbortError,
+  type PoolEvents,
+  type JobTypeOptions,
+} from '../../src/index.js';
 import { expectCounts, flush, rejectionOf, settled, Tasks, thrownBy } from './work-pool.helpers.js';
 
-const newPool = (bus?: EventBus<PoolEvents>): WorkPool<'work'> =>
+const newPool = (bus?: EventBus<PoolEvents>): WorkPool<Record<'work', JobTypeOptions>> =>
   new WorkPool({
     concurrency: 1,
     types: { work: { concurrency: 1 } },

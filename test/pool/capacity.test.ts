@@ -9,6 +9,7 @@ import {
   WorkPool,
   isAbortError,
   type PoolEvents,
+  type JobTypeOptions,
 } from '../../src/index.js';
 import { expectCounts, flush, observe, rejectionOf, Tasks, thrownBy } from './work-pool.helpers.js';
 
@@ -72,7 +73,7 @@ describe("WorkPool queue capacity, whenFull 'reject'", () => {
 });
 
 describe("WorkPool queue capacity, whenFull 'drop-lowest'", () => {
-  const dropPool = (capacity = 2): WorkPool<'work' | 'other'> =>
+  const dropPool = (capacity = 2): WorkPool<Record<'work' | 'other', JobTypeOptions>> =>
     new WorkPool({
       concurrency: 1,
       types: { work: { concurrency: 1 }, other: { concurrency: 1 } },
@@ -179,7 +180,7 @@ async function finishedPayloadsAlive(whenFull: 'reject' | 'drop-lowest'): Promis
 }
 
 describe('WorkPool run() backpressure', () => {
-  const smallPool = (): WorkPool<'work'> =>
+  const smallPool = (): WorkPool<Record<'work', JobTypeOptions>> =>
     new WorkPool({
       concurrency: 1,
       types: { work: { concurrency: 1 } },

@@ -7,10 +7,13 @@ import {
   WorkPool,
   isAbortError,
   type PoolEvents,
+  type JobTypeOptions,
 } from '../../src/index.js';
 import { flush, observe, rejectionOf, settled, Tasks, thrownBy } from './work-pool.helpers.js';
 
-const newPool = (options: { abortGraceMs?: number; signal?: AbortSignal } = {}): WorkPool<'work'> =>
+const newPool = (
+  options: { abortGraceMs?: number; signal?: AbortSignal } = {},
+): WorkPool<Record<'work', JobTypeOptions>> =>
   new WorkPool({
     concurrency: 1,
     types: { work: { concurrency: 1 } },

@@ -6,6 +6,7 @@ import {
   WorkPool,
   type PoolEvents,
   type TaskContext,
+  type JobTypeOptions,
 } from '../../src/index.js';
 import {
   deferred,
@@ -16,7 +17,7 @@ import {
   thrownBy,
 } from './work-pool.helpers.js';
 
-const newPool = (bus?: EventBus<PoolEvents>): WorkPool<'work'> =>
+const newPool = (bus?: EventBus<PoolEvents>): WorkPool<Record<'work', JobTypeOptions>> =>
   new WorkPool({
     concurrency: 1,
     types: { work: { concurrency: 1 } },
@@ -89,7 +90,7 @@ describe('WorkPool task context', () => {
     expect(await rejectionOf(job!.result)).toBe(boom);
     expect(job!.status).toBe('failed');
     expectCounts(pool, { failed: 1 });
-    expect(pool.snapshot().types.work).toEqual({ running: 0, queued: 0, limit: 1 });
+    expect(pool.snapshot().types.work).toEqual({ running: 0, queued: 0, limit: 1, paused: false, heldByRate: false });
     expect(await pool.run('work', () => 'next')).toBe('next');
     await pool.close();
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { WorkPool } from '../../src/index.js';
+import { WorkPool, type JobTypeOptions } from '../../src/index.js';
 import { expectCounts, flush, settled, Tasks } from './work-pool.helpers.js';
 
-const newPool = (): WorkPool<'work'> =>
+const newPool = (): WorkPool<Record<'work', JobTypeOptions>> =>
   new WorkPool({
     concurrency: 1,
     types: { work: { concurrency: 1 } },

@@ -20,6 +20,7 @@ import {
   type PoolEventSink,
   type TaskContext,
   WorkPool,
+  type JobTypeOptions,
 } from '../../src/index.js';
 import { abortAtEveryStep, turns } from '../helpers/steps.js';
 
@@ -87,7 +88,7 @@ interface Seen {
 }
 
 interface Harness {
-  readonly pool: WorkPool<'work'>;
+  readonly pool: WorkPool<Record<'work', JobTypeOptions>>;
   readonly events: ReturnType<typeof recorder>;
   readonly blocker: Job<string>;
 }
@@ -211,7 +212,7 @@ async function expectWholeAfter(
     failed: 0,
     cancelled: outcome.ok ? 0 : 1,
   });
-  expect(snap.types).toEqual({ work: { running: 0, queued: 0, limit: 1 } });
+  expect(snap.types).toEqual({ work: { running: 0, queued: 0, limit: 1, paused: false, heldByRate: false } });
   expect(snap.running).toEqual([]);
   expect(snap.history.map((v) => v.id).sort()).toEqual([blocker.id, job.id].sort());
   const probe = pool.submit('work', () => 'probe');

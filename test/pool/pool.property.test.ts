@@ -40,6 +40,7 @@ import {
   type TaskContext,
   TimeoutError,
   WorkPool,
+  type JobTypeOptions,
 } from '../../src/index.js';
 
 // ---------------------------------------------------------------------------------------
@@ -222,7 +223,7 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
     },
   };
 
-  const pool = new WorkPool<string>({
+  const pool = new WorkPool<Record<string, JobTypeOptions>>({
     concurrency: sc.concurrency,
     types: Object.fromEntries(names.map((name, t) => [name, { concurrency: sc.limits[t] ?? 1 }])),
     abortGraceMs: sc.abortGraceMs,

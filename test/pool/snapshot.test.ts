@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { WorkPool, type JobView } from '../../src/index.js';
+import { WorkPool, type JobView, type JobTypeOptions } from '../../src/index.js';
 import {
   closePool,
   countsOf,
@@ -12,7 +12,7 @@ import {
 
 type Three = 'fetch' | 'embed' | 'parse';
 
-const threeTypes = (history?: number): WorkPool<Three> =>
+const threeTypes = (history?: number): WorkPool<Record<Three, JobTypeOptions>> =>
   new WorkPool({
     concurrency: 1,
     types: { fetch: { concurrency: 1 }, embed: { concurrency: 1 }, parse: { concurrency: 1 } },
@@ -21,7 +21,10 @@ const threeTypes = (history?: number): WorkPool<Three> =>
   });
 
 /** A pool with a job in every state: running (with progress and meta), queued, retrying, finished. */
-async function busyPool(): Promise<{ pool: WorkPool<Three>; tasks: Tasks }> {
+async function busyPool(): Promise<{
+  pool: WorkPool<Record<Three, JobTypeOptions>>;
+  tasks: Tasks;
+}> {
   vi.useFakeTimers({ now: 1_000 });
   const pool = threeTypes();
   const tasks = new Tasks();
@@ -98,9 +101,9 @@ describe('WorkPool snapshot', () => {
     const snapshot = pool.snapshot();
     expect(snapshot.counts).toEqual(countsOf({ running: 1, queued: 1, retrying: 1, failed: 1 }));
     expect(snapshot.types).toEqual({
-      fetch: { running: 1, queued: 0, limit: 1 },
-      embed: { running: 0, queued: 1, limit: 1 },
-      parse: { running: 0, queued: 0, limit: 1 },
+      fetch: { running: 1, queued: 0, limit: 1, paused: false, heldByRate: false },
+      embed: { running: 0, queued: 1, limit: 1, paused: false, heldByRate: false },
+      parse: { running: 0, queued: 0, limit: 1, paused: false, heldByRate: false },
     });
     expect(snapshot.state).toBe('open');
     expect(snapshot.at).toBe(Date.now());

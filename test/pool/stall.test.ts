@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { EventBus, WorkPool, type JobView, type PoolEvents } from '../../src/index.js';
 import { flush, Tasks } from './work-pool.helpers.js';
 
-function stallPool(bus: EventBus<PoolEvents>): WorkPool<'embed' | 'fetch'> {
+function stallPool(bus: EventBus<PoolEvents>) {
   return new WorkPool({
     concurrency: 4,
     types: { embed: { concurrency: 2, stallAfterMs: 500 }, fetch: { concurrency: 2 } },

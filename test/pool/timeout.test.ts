@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError, WorkPool, isAbortError } from '../../src/index.js';
+import { TimeoutError, WorkPool, isAbortError, type JobTypeOptions } from '../../src/index.js';
 import { expectCounts, flush, rejectionOf, Tasks } from './work-pool.helpers.js';
 
-const newPool = (): WorkPool<'work'> =>
+const newPool = (): WorkPool<Record<'work', JobTypeOptions>> =>
   new WorkPool({
     concurrency: 1,
     types: { work: { concurrency: 1 } },

@@ -6,6 +6,7 @@ import {
   type PoolEvents,
   type Task,
   type WorkPoolOptions,
+  type JobTypeOptions,
 } from '../../src/index.js';
 import { countsOf, thrownBy } from './work-pool.helpers.js';
 
@@ -18,7 +19,7 @@ function expectInvalid(fn: () => unknown, kind: ErrorClass, ...parts: string[]):
   for (const part of parts) expect((error as Error).message).toContain(part);
 }
 
-const poolOf = (options: unknown): WorkPool => new WorkPool(options as WorkPoolOptions<string>);
+const poolOf = (options: unknown): WorkPool => new WorkPool(options as WorkPoolOptions);
 
 describe('WorkPool constructor validation', () => {
   const types = { fetch: { concurrency: 1 } };
@@ -116,7 +117,9 @@ describe('WorkPool constructor validation', () => {
 });
 
 describe('WorkPool submit validation', () => {
-  const newPool = (bus?: EventBus<PoolEvents>): WorkPool<'fetch' | 'embed'> =>
+  const newPool = (
+    bus?: EventBus<PoolEvents>,
+  ): WorkPool<Record<'fetch' | 'embed', JobTypeOptions>> =>
     new WorkPool({
       concurrency: 1,
       types: { fetch: { concurrency: 1 }, embed: { concurrency: 1 } },
@@ -217,8 +220,8 @@ describe('WorkPool submit validation', () => {
     expect(events).not.toHaveBeenCalled();
     expect(pool.snapshot().counts).toEqual(countsOf());
     expect(pool.snapshot().types).toEqual({
-      fetch: { running: 0, queued: 0, limit: 1 },
-      embed: { running: 0, queued: 0, limit: 1 },
+      fetch: { running: 0, queued: 0, limit: 1, paused: false, heldByRate: false },
+      embed: { running: 0, queued: 0, limit: 1, paused: false, heldByRate: false },
     });
     expect(await pool.run('fetch', () => 'fine')).toBe('fine');
     await pool.close();

@@ -16,7 +16,7 @@ const faultyModule = fixture('faulty.worker.mjs');
 const NO_HANG = { timeout: 30_000 };
 
 /** A pool whose `bad` type runs `module` on one thread, next to a good worker type and an in-process type. */
-function poolWith(module: URL): WorkPool<'bad' | 'cpu' | 'io'> {
+function poolWith(module: URL) {
   return new WorkPool({
     concurrency: 4,
     types: {
@@ -29,7 +29,7 @@ function poolWith(module: URL): WorkPool<'bad' | 'cpu' | 'io'> {
 }
 
 /** The pool still runs jobs of the other types. */
-async function expectOtherTypesServed(pool: WorkPool<'bad' | 'cpu' | 'io'>): Promise<void> {
+async function expectOtherTypesServed(pool: ReturnType<typeof poolWith>): Promise<void> {
   const cpu = pool.submit('cpu', { mode: 'echo', value: 'still here' } satisfies CpuInput);
   await expect(cpu.result).resolves.toMatchObject({ value: 'still here' });
   await expect(pool.submit('io', () => 'io too').result).resolves.toBe('io too');

@@ -10,7 +10,7 @@ import type { CpuInput } from './fixtures/cpu.worker.js';
 
 const workerModule = new URL('./fixtures/cpu.worker.mjs', import.meta.url);
 
-function newPool(bus?: EventBus<PoolEvents>): WorkPool<'cpu' | 'io'> {
+function newPool(bus?: EventBus<PoolEvents>) {
   return new WorkPool({
     concurrency: 4,
     types: {

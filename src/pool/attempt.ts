@@ -1,0 +1,103 @@
+import { TimeoutError } from '../errors.js';
+import { lockdep, runInOwnFlow } from '../sync/lockdep.js';
+import { after, type Timer } from '../internal/timer.js';
+import type { JobRecord, TaskContext } from './job.js';
+
+/** What an attempt reports back to its pool. */
+export interface AttemptHost {
+  /** The task settled, or the attempt hit its time limit (`ok` false with a `TimeoutError`). */
+  ended(job: JobRecord, attempt: Attempt, ok: boolean, value: unknown): void;
+  stalled(job: JobRecord): void;
+  progress(job: JobRecord, attempt: Attempt, fraction: number, note: string | undefined): void;
+}
+
+/**
+ * One attempt of a running job: the context its task receives, its abort, and its two
+ * timers. At `timeoutMs` the attempt ends as failed with `TimeoutError` whether or not
+ * the task honours its signal — a late settlement of the task is then ignored by the
+ * pool (it compares the attempt). After `stallAfterMs` the job is reported stalled once.
+ *
+ * A class rather than a literal so a start allocates one small object, and an
+ * AbortController only if the task reads `signal` (an abort that comes first is kept and
+ * applied when it does).
+ */
+export class Attempt implements TaskContext {
+  readonly id: string;
+  readonly attempt: number;
+  aborted = false;
+  abortReason: unknown = undefined;
+  readonly #job: JobRecord;
+  readonly #host: AttemptHost;
+  #controller: AbortController | undefined;
+  #progress: ((fraction: number, note?: string) => void) | undefined;
+  #timeout: Timer | undefined;
+  #stall: Timer | undefined;
+
+  constructor(job: JobRecord, host: AttemptHost, stallAfterMs: number | undefined) {
+    this.id = job.id;
+    this.attempt = job.attempt;
+    this.#job = job;
+    this.#host = host;
+    const timeoutMs = job.timeoutMs;
+    if (timeoutMs !== undefined) {
+      this.#timeout = after(timeoutMs, () => {
+        this.#timeout = undefined;
+        const error = new TimeoutError(
+          `Job ${job.id} attempt ${this.attempt} timed out after ${timeoutMs} ms`,
+          { timeoutMs },
+        );
+        this.abort(error);
+        host.ended(job, this, false, error);
+      });
+    }
+    if (stallAfterMs !== undefined) {
+      this.#stall = after(stallAfterMs, () => {
+        this.#stall = undefined;
+        host.stalled(job);
+      });
+    }
+  }
+
+  /** Runs the task in a flow of its own (never the submitter's) and reports how it settles. */
+  run(task: (context: TaskContext) => unknown): void {
+    let outcome: Promise<unknown>;
+    try {
+      outcome = Promise.resolve(lockdep.enabled ? runInOwnFlow(() => task(this)) : task(this));
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(
+      (value) => this.#host.ended(this.#job, this, true, value),
+      (error: unknown) => this.#host.ended(this.#job, this, false, error),
+    );
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Aborts the task's signal (once; the first reason wins). */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** Clears the attempt's timers (it ended). */
+  end(): void {
+    this.#timeout?.clear();
+    this.#stall?.clear();
+    this.#timeout = this.#stall = undefined;
+  }
+
+  /** Bound on first access, so `({ progress }) => …` destructuring works. */
+  get progress(): (fraction: number, note?: string) => void {
+    this.#progress ??= (fraction, note) => this.#host.progress(this.#job, this, fraction, note);
+    return this.#progress;
+  }
+}
