@@ -11,6 +11,7 @@ import { RingBuffer } from '../history/ring-buffer.js';
 import { after, type Timer } from '../internal/timer.js';
 import { assertNotHolding } from '../sync/lockdep.js';
 import {
+  callable,
   duration,
   finite,
   integer,
@@ -426,12 +427,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     let task: Task<unknown> | undefined;
     let input: unknown;
     if (runner === undefined) {
-      if (typeof work !== 'function') {
-        throw new TypeError(
-          `task must be a function for ${queue.name} jobs (not a worker type), got ${typeof work}`,
-        );
-      }
-      task = work as Task<unknown>;
+      task = callable(`task (of a ${queue.name} job)`, work as Task<unknown>);
     } else {
       if (typeof work === 'function') {
         throw new TypeError(

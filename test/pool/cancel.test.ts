@@ -207,15 +207,17 @@ describe('WorkPool cancel', () => {
     await pool.close();
   });
 
-  it('a job joined by key does not listen on the joiner’s signal', async () => {
+  it('a joiner’s signal listener is removed when the shared job ends', async () => {
     const pool = newPool();
     const tasks = new Tasks();
     const job = pool.submit('work', tasks.task('a'), { key: 'k' });
     const { signal } = new AbortController();
-    expect(pool.submit('work', () => 'other', { key: 'k', signal })).toBe(job);
-    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    const joined = pool.submit('work', () => 'other', { key: 'k', signal });
+    expect(joined.id).toBe(job.id);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
     tasks.finish('a');
-    await job.result;
+    await joined.result;
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
     await pool.close();
   });
 });

@@ -40,7 +40,7 @@ describe('WorkPool close', () => {
     const tasks = new Tasks();
     pool.submit('work', tasks.task('a'));
     expect(pool.state).toBe('open');
-    const closing = observe(pool.close());
+    const closing = observe(pool.close({ drain: false }));
     expect(pool.state).toBe('closing');
     await flush();
     expect(closing().status).toBe('pending');
@@ -68,7 +68,7 @@ describe('WorkPool close', () => {
     const tasks = new Tasks();
     const running = pool.submit('work', tasks.task('running'));
     const queued = [pool.submit('work', () => 'q1'), pool.submit('work', () => 'q2')];
-    const closing = observe(pool.close());
+    const closing = observe(pool.close({ drain: false }));
     expect(queued.map((j) => j.status)).toEqual(['cancelled', 'cancelled']);
     const error = await rejectionOf(queued[0]!.result);
     expect(isAbortError(error)).toBe(true);
@@ -132,7 +132,7 @@ describe('WorkPool close', () => {
     const task = vi.fn((): Promise<string> => Promise.reject(new Error('flaky')));
     const job = pool.submit('work', task, { retry: { attempts: 3, baseMs: 1_000 } });
     await flush();
-    const report = await pool.close();
+    const report = await pool.close({ drain: false });
     expect(job.status).toBe('cancelled');
     expect(report).toEqual({ completed: 0, cancelled: 1, abandoned: [] });
     expect(vi.getTimerCount()).toBe(0);
@@ -148,7 +148,7 @@ describe('WorkPool close', () => {
     const tasks = new Tasks();
     const job = pool.submit('work', tasks.task('a'), { retry: { attempts: 3, baseMs: 100 } });
     await flush();
-    const closing = observe(pool.close({ graceMs: 10_000 }));
+    const closing = observe(pool.close({ graceMs: 10_000, drain: false }));
     tasks.fail('a', new Error('boom'));
     await vi.advanceTimersByTimeAsync(1_000);
     expect(tasks.started).toEqual(['a']);
@@ -241,7 +241,7 @@ describe('WorkPool close', () => {
     pool.submit('work', tasks.task('aborted'));
     pool.submit('work', () => 'queued');
     await flush();
-    const closing = pool.close({ graceMs: 1_000 });
+    const closing = pool.close({ graceMs: 1_000, drain: false });
     tasks.finish('ok');
     tasks.fail('fails', new Error('boom'));
     await vi.advanceTimersByTimeAsync(1_000);

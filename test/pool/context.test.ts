@@ -90,7 +90,13 @@ describe('WorkPool task context', () => {
     expect(await rejectionOf(job!.result)).toBe(boom);
     expect(job!.status).toBe('failed');
     expectCounts(pool, { failed: 1 });
-    expect(pool.snapshot().types.work).toEqual({ running: 0, queued: 0, limit: 1, paused: false, heldByRate: false });
+    expect(pool.snapshot().types.work).toEqual({
+      running: 0,
+      queued: 0,
+      limit: 1,
+      paused: false,
+      heldByRate: false,
+    });
     expect(await pool.run('work', () => 'next')).toBe('next');
     await pool.close();
   });

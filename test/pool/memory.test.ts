@@ -99,7 +99,9 @@ describe(`WorkPool memory: ${N.toLocaleString('en')} queued jobs`, () => {
       failed: 0,
       cancelled: 0,
     });
-    expect(small.types).toEqual({ work: { running: 1, queued: N, limit: 1, paused: false, heldByRate: false } });
+    expect(small.types).toEqual({
+      work: { running: 1, queued: N, limit: 1, paused: false, heldByRate: false },
+    });
     expect(small.queued).toHaveLength(10);
     expect(small.running.map((v) => v.id)).toEqual([blocker.id]);
 

@@ -162,11 +162,23 @@ describe('WorkPool dispatch across types', () => {
     for (let i = 1; i <= 5; i++) pool.submit('fetch', tasks.task(`f${i}`));
     await flush();
     expect(tasks.started).toEqual(['f1', 'f2']);
-    expect(pool.snapshot().types.fetch).toEqual({ running: 2, queued: 3, limit: 2, paused: false, heldByRate: false });
+    expect(pool.snapshot().types.fetch).toEqual({
+      running: 2,
+      queued: 3,
+      limit: 2,
+      paused: false,
+      heldByRate: false,
+    });
     tasks.finish('f2');
     await flush();
     expect(tasks.started).toEqual(['f1', 'f2', 'f3']);
-    expect(pool.snapshot().types.fetch).toEqual({ running: 2, queued: 2, limit: 2, paused: false, heldByRate: false });
+    expect(pool.snapshot().types.fetch).toEqual({
+      running: 2,
+      queued: 2,
+      limit: 2,
+      paused: false,
+      heldByRate: false,
+    });
     await pool.close({ graceMs: 0 });
   });
 });

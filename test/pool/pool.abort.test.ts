@@ -212,7 +212,9 @@ async function expectWholeAfter(
     failed: 0,
     cancelled: outcome.ok ? 0 : 1,
   });
-  expect(snap.types).toEqual({ work: { running: 0, queued: 0, limit: 1, paused: false, heldByRate: false } });
+  expect(snap.types).toEqual({
+    work: { running: 0, queued: 0, limit: 1, paused: false, heldByRate: false },
+  });
   expect(snap.running).toEqual([]);
   expect(snap.history.map((v) => v.id).sort()).toEqual([blocker.id, job.id].sort());
   const probe = pool.submit('work', () => 'probe');

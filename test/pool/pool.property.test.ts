@@ -247,6 +247,15 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
   /** Per job: its last attempt's context. */
   const lastContext: (TaskContext | undefined)[] = sc.jobs.map(() => undefined);
   const taskEnds: Promise<void>[] = [];
+  /** Tasks still executing. One whose attempt the pool has ended (its time limit passed after a cancel) no longer counts. */
+  const live = new Set<{ readonly index: number; readonly attempt: number; release(): void }>();
+  const sweep = (): void => {
+    for (const e of live) {
+      const job = tracked.find((t) => t.index === e.index)?.job;
+      if (job !== undefined && (job.status !== 'running' || job.view().attempt !== e.attempt))
+        e.release();
+    }
+  };
 
   let closeCalled = false;
   let closeResolved = false;
@@ -279,6 +288,7 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
   /** Between steps: the pool is quiescent, so everything must agree exactly. */
   const checkBetweenSteps = (where: string): void => {
     if (violations.length > 0) throw new Error(`${where}:\n${violations.join('\n')}`);
+    sweep();
     const snap = pool.snapshot({ limit: 1_000 });
     limitsHold(snap);
 
@@ -288,7 +298,11 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
     expect(snap.counts, `${where}: counts`).toEqual(counts);
     names.forEach((name, ti) => {
       const mine = tracked.filter((t) => t.spec.type === ti);
-      expect(snap.types[name], `${where}: types.${name}`).toEqual({
+      const load = snap.types[name];
+      expect(
+        { running: load?.running, queued: load?.queued, limit: load?.limit },
+        `${where}: types.${name}`,
+      ).toEqual({
         running: mine.filter((t) => t.job.status === 'running').length,
         queued: mine.filter((t) => t.job.status === 'queued').length,
         limit: sc.limits[ti],
@@ -363,6 +377,7 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
 
   /** Inside a task as it starts: limits, and that the dispatch picked the best job it could. */
   const checkAtStart = (index: number, ctx: TaskContext): void => {
+    sweep();
     const spec = sc.jobs[index] as JobSpec;
     const name = names[spec.type] as string;
     expect(pool.state, 'started after close resolved').not.toBe('closed');
@@ -404,6 +419,29 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
       lastContext[index] = ctx;
       executing++;
       executingByType[spec.type] = (executingByType[spec.type] ?? 0) + 1;
+      // The pool ends an attempt at its time limit, whether or not the task has settled:
+      // from then on the task no longer counts as running, and the pool decides about a
+      // retry then (the task's later settlement is ignored).
+      let released = false;
+      const execution = { index, attempt, release: (): void => {} };
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        live.delete(execution);
+        executing--;
+        executingByType[spec.type] = (executingByType[spec.type] ?? 0) - 1;
+      };
+      execution.release = release;
+      live.add(execution);
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          if (!(ctx.signal.reason instanceof TimeoutError)) return;
+          (noRetry[index] as boolean[])[attempt] = pool.state !== 'open' && !sc.close.drain;
+          release();
+        },
+        { once: true },
+      );
       guard(`start of job ${index} attempt ${attempt}`, () => {
         expect(ctx.attempt).toBe(attempt);
         checkAtStart(index, ctx);
@@ -446,16 +484,13 @@ async function runScenario(s: fc.Scheduler, sc: Scenario, opts: Options): Promis
       void ended.then(() => {
         (timedOut[index] as boolean[])[attempt] = ctx.signal.reason instanceof TimeoutError;
       });
-      taskEnds.push(
-        ended.then(() => {
-          executing--;
-          executingByType[spec.type] = (executingByType[spec.type] ?? 0) - 1;
-        }),
-      );
+      taskEnds.push(ended.then(release));
       // The pool sees the task settle after the counters are down. A failure it sees while
       // closing without drain is not retried: nothing may start any more.
       return ended.then(() => {
-        (noRetry[index] as boolean[])[attempt] = pool.state !== 'open' && !sc.close.drain;
+        if (!released || !(ctx.signal.reason instanceof TimeoutError)) {
+          (noRetry[index] as boolean[])[attempt] = pool.state !== 'open' && !sc.close.drain;
+        }
         return outcome;
       });
     };

@@ -188,7 +188,13 @@ describe('WorkPool retries', () => {
     expect(tasks.started).toEqual(['other']);
     const snapshot = pool.snapshot();
     expect(snapshot.counts).toMatchObject({ running: 1, retrying: 1, queued: 0 });
-    expect(snapshot.types.work).toEqual({ running: 1, queued: 0, limit: 1, paused: false, heldByRate: false });
+    expect(snapshot.types.work).toEqual({
+      running: 1,
+      queued: 0,
+      limit: 1,
+      paused: false,
+      heldByRate: false,
+    });
     expect(snapshot.retrying).toMatchObject([
       { id: flaky.id, status: 'retrying', attempt: 1, error: { name: 'Error', message: 'flaky' } },
     ]);

@@ -202,6 +202,8 @@ describe('WorkPool snapshot', () => {
       running: 0,
       queued: 0,
       limit: 1,
+      paused: false,
+      heldByRate: false,
     });
     await pool.close();
   });

@@ -173,7 +173,7 @@ describe('WorkPool submit validation', () => {
     ['priority "high"', { priority: 'high' }, TypeError, ['priority', '"high"']],
     ['timeoutMs 0', { timeoutMs: 0 }, RangeError, ['timeoutMs', '0']],
     ['timeoutMs -5', { timeoutMs: -5 }, RangeError, ['timeoutMs', '-5']],
-    ['timeoutMs 1.5', { timeoutMs: 1.5 }, RangeError, ['timeoutMs', '1.5']],
+    ['timeoutMs 0', { timeoutMs: 0 }, RangeError, ['timeoutMs', 'positive']],
     ['retry.attempts 0', { retry: { attempts: 0 } }, RangeError, ['retry.attempts', '0']],
     ['retry without attempts', { retry: {} }, TypeError, ['retry.attempts']],
     ['retry.baseMs -1', { retry: { attempts: 2, baseMs: -1 } }, RangeError, ['retry.baseMs', '-1']],
