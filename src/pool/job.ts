@@ -204,6 +204,9 @@ export class Job<R = unknown> {
   #detach: (() => void) | undefined;
   /** This caller's own ending, when it gave up while the job went on for others. */
   #released: Promise<never> | undefined;
+  /** This caller's result, for a keyed job (see `result`). */
+  #own: Promise<R> | undefined;
+  #rejectOwn: ((error: unknown) => void) | undefined;
 
   /** @internal Created by `WorkPool.submit`, `run`, and each join by key. */
   constructor(
@@ -267,23 +270,15 @@ export class Job<R = unknown> {
   get result(): Promise<R> {
     if (this.#released !== undefined) return this.#released;
     const record = this.#record;
-    if (record.resultPromise === undefined) {
-      const outcome = record.outcome;
-      if (outcome === undefined) {
-        record.resultPromise = new Promise((resolve, reject) => {
-          record.resolve = resolve;
-          record.reject = reject;
-        });
-      } else if (outcome.ok) {
-        record.resultPromise = Promise.resolve(outcome.value);
-      } else {
-        record.resultPromise = Promise.reject(
-          outcome.error === CANCELLED ? cancelError(record) : outcome.error,
-        );
-        record.resultPromise.catch(noop); // see the getter's note on unhandled rejections
-      }
-    }
-    return record.resultPromise as Promise<R>;
+    // Only a keyed job can have several callers, so only its callers need a promise of
+    // their own (one may give up while the job goes on for the others).
+    if (record.key === undefined) return shared(record) as Promise<R>;
+    this.#own ??= new Promise<R>((resolve, reject) => {
+      this.#rejectOwn = reject;
+      (shared(record) as Promise<R>).then(resolve, reject);
+    });
+    this.#own.catch(noop); // as the shared promise: never an unhandled rejection
+    return this.#own;
   }
 
   /**
@@ -313,7 +308,33 @@ export class Job<R = unknown> {
         : new AbortError(`Stopped waiting for job ${this.#record.id}`, { cause: reason });
     this.#released = Promise.reject(error);
     this.#released.catch(noop);
+    this.#own?.catch(noop);
+    this.#rejectOwn?.(error);
   }
+}
+
+/**
+ * The job's own result promise, shared by its callers: created on first access, and
+ * never reporting an unhandled rejection.
+ */
+function shared(record: JobRecord): Promise<unknown> {
+  if (record.resultPromise === undefined) {
+    const outcome = record.outcome;
+    if (outcome === undefined) {
+      record.resultPromise = new Promise((resolve, reject) => {
+        record.resolve = resolve;
+        record.reject = reject;
+      });
+    } else if (outcome.ok) {
+      record.resultPromise = Promise.resolve(outcome.value);
+    } else {
+      record.resultPromise = Promise.reject(
+        outcome.error === CANCELLED ? cancelError(record) : outcome.error,
+      );
+      record.resultPromise.catch(noop); // see the getter's note on unhandled rejections
+    }
+  }
+  return record.resultPromise;
 }
 
 function noop(): void {}

@@ -104,4 +104,70 @@ describe('WorkPool timeoutMs', () => {
     expect(tasks.ctx('quick').signal.aborted).toBe(false);
     await pool.close();
   });
+
+  it('bounds the result of a task that ignores its signal: the job fails at the deadline', async () => {
+    const pool = newPool();
+    const tasks = new Tasks({ cooperative: false });
+    const job = pool.submit('work', tasks.task('stubborn'), { timeoutMs: 100 });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(job.status).toBe('failed');
+    expectTimeout(await rejectionOf(job.result), 100);
+    await pool.close();
+  });
+
+  it('frees the slot at the deadline, so the next job starts while the stubborn task still runs', async () => {
+    const pool = newPool();
+    const tasks = new Tasks({ cooperative: false });
+    pool.submit('work', tasks.task('stubborn'), { timeoutMs: 100 });
+    pool.submit('work', tasks.task('next'));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(tasks.started).toEqual(['stubborn', 'next']);
+    expectCounts(pool, { running: 1, failed: 1 });
+    tasks.finish('next');
+    tasks.finish('stubborn');
+    await flush();
+    await pool.close();
+  });
+
+  it('ignores what a timed-out task returns later', async () => {
+    const pool = newPool();
+    const tasks = new Tasks({ cooperative: false });
+    const job = pool.submit('work', tasks.task('stubborn'), { timeoutMs: 100 });
+    await vi.advanceTimersByTimeAsync(100);
+    tasks.finish('stubborn', 'too late');
+    await flush();
+    expect(job.status).toBe('failed');
+    expectTimeout(await rejectionOf(job.result), 100);
+    expectCounts(pool, { failed: 1 });
+    await pool.close();
+  });
+
+  it('a stubborn timed-out attempt is retried at the deadline, not when the task returns', async () => {
+    const pool = newPool();
+    const tasks = new Tasks({ cooperative: false });
+    const job = pool.submit('work', tasks.task('stubborn'), {
+      timeoutMs: 100,
+      retry: { attempts: 2, baseMs: 0 },
+    });
+    await vi.advanceTimersByTimeAsync(101); // the deadline, then a backoff of 0 (Node's 1 ms)
+    expect(job.status).toBe('running');
+    expect(job.view().attempt).toBe(2);
+    tasks.finish('stubborn', 'second');
+    expect(await job.result).toBe('second');
+    await pool.close();
+  });
+
+  it('a cancelled task that ignores its abort still ends at its deadline', async () => {
+    const pool = newPool();
+    const tasks = new Tasks({ cooperative: false });
+    const job = pool.submit('work', tasks.task('stubborn'), { timeoutMs: 100 });
+    await flush();
+    job.cancel('stop');
+    await vi.advanceTimersByTimeAsync(99);
+    expect(job.status).toBe('running');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(job.status).toBe('cancelled');
+    expect(isAbortError(await rejectionOf(job.result))).toBe(true);
+    await pool.close();
+  });
 });
