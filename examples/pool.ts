@@ -11,9 +11,11 @@ import {
   WorkPool,
   isAbortError,
   sleep,
+  workerModule,
   type CloseReport,
   type PoolEvents,
 } from 'workbus';
+import type * as checksum from './workers/checksum.worker.js';
 import type { ChecksumInput } from './workers/checksum.worker.js';
 
 export interface PoolDemoReport {
@@ -49,15 +51,16 @@ export async function runPoolDemo(
     ),
   );
 
+  // The worker type's input and result types follow from its module.
+  const checksumWorker = workerModule<typeof checksum>(
+    new URL('./workers/checksum.worker.mjs', import.meta.url),
+  );
   const pool = new WorkPool({
     concurrency: 4,
     types: {
       embed: { concurrency: 1, rate: { limit: 2, intervalMs: 200 } }, // a singleton model server
       fetch: { concurrency: 2 },
-      checksum: {
-        concurrency: 1,
-        worker: new URL('./workers/checksum.worker.mjs', import.meta.url),
-      },
+      checksum: { concurrency: 1, worker: checksumWorker },
     },
     bus,
     random: () => 0.5, // steady retry jitter, so the demo prints the same each run
@@ -138,7 +141,7 @@ export async function runPoolDemo(
   log(
     `${stamp()}  closing (no drain, 1 s grace): queued jobs are cancelled, running ones may finish`,
   );
-  const close = await pool.close({ graceMs: 1_000 });
+  const close = await pool.close({ graceMs: 1_000, drain: false });
   await Promise.all(all);
   log(`${stamp()}  closed: ${JSON.stringify(close)}`);
   bus.close();

@@ -53,9 +53,23 @@ export {
   type SubscriptionStats,
 } from './bus/subscription.js';
 export type { Envelope, EnvelopeOf, Topic } from './bus/envelope.js';
-export { WorkPool, type TaskType, type WorkerInput, type WorkerType } from './pool/work-pool.js';
+export {
+  WorkPool,
+  type TaskType,
+  type WorkerInput,
+  type WorkerInputOf,
+  type WorkerResultOf,
+  type WorkerType,
+} from './pool/work-pool.js';
 export type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './pool/snapshot.js';
-export { workerTask, type WorkerTaskContext } from './pool/worker-task.js';
+export {
+  workerModule,
+  workerTask,
+  type AnyWorkerModule,
+  type WorkerModule,
+  type WorkerTaskContext,
+  type WorkerTaskFunction,
+} from './pool/worker-task.js';
 export type {
   Job,
   ErrorView,

@@ -1,5 +1,6 @@
 import { duration, finite, integer, oneOf, optionalSignal, options } from '../validate.js';
 import type { PoolEventSink } from './events.js';
+import type { AnyWorkerModule } from './worker-task.js';
 import type { JobOptions } from './job.js';
 import { normalizeRetry, type NormalizedRetry } from './retry.js';
 
@@ -50,7 +51,7 @@ export interface JobTypeOptions {
    * poisons the type: a thread whose load failed is replaced, and a later job loads the
    * module afresh (and runs, once the file is fixed).
    */
-  readonly worker?: string | URL | undefined;
+  readonly worker?: string | URL | AnyWorkerModule | undefined;
   /**
    * Worker types: how long a cancelled task may take to honour its signal before its
    * thread is torn down, in milliseconds. @default 100
@@ -154,8 +155,12 @@ const POOL_KEYS = [
 const TYPE_KEYS = ['concurrency', 'rate', 'stallAfterMs', 'worker', 'cancelGraceMs', 'defaults'];
 const DEFAULTS_KEYS = ['priority', 'timeoutMs', 'retry'];
 
-function workerModule(field: string, value: unknown): string | URL | undefined {
+function workerLocation(field: string, value: unknown): string | URL | undefined {
   if (value === undefined || value instanceof URL) return value;
+  // A `workerModule(url)`: its location (its types served the type checker only).
+  if (typeof value === 'object' && value !== null && 'url' in value) {
+    return workerLocation(`${field}.url`, value.url);
+  }
   if (typeof value !== 'string' || value === '') {
     throw new TypeError(`${field} must be a module path or file URL, got ${typeof value}`);
   }
@@ -184,7 +189,7 @@ function normalizeType(name: string, value: unknown): NormalizedType {
     concurrency: integer(`${field}.concurrency`, t.concurrency, 1),
     rate,
     stallAfterMs: timeLimit(`${field}.stallAfterMs`, t.stallAfterMs),
-    worker: workerModule(`${field}.worker`, t.worker),
+    worker: workerLocation(`${field}.worker`, t.worker),
     cancelGraceMs: duration(`${field}.cancelGraceMs`, t.cancelGraceMs ?? 100),
     defaults: Object.freeze({
       priority:

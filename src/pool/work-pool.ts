@@ -46,6 +46,7 @@ import { backoffDelay, normalizeRetry, type NormalizedRetry } from './retry.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
 import { deepFreeze, errorView, frozenCopy, jobView, queuedInOrder } from './views.js';
 import { WorkerRunner } from './worker-runner.js';
+import type { AnyWorkerModule, WorkerModule } from './worker-task.js';
 import type { PoolSnapshot, SnapshotOptions, TypeLoad, CloseOptions } from './snapshot.js';
 
 /** Input of a worker-type job: structured-cloneable data (checked, and copied, at submit). */
@@ -55,8 +56,18 @@ type TypeName<T> = keyof T & string;
 
 /** The job types of `T` whose jobs are functions run in the pool's thread. */
 export type TaskType<T extends JobTypesOptions> = {
-  [K in TypeName<T>]: T[K] extends { readonly worker: string | URL } ? never : K;
+  [K in TypeName<T>]: T[K] extends { readonly worker: string | URL | AnyWorkerModule } ? never : K;
 }[TypeName<T>];
+
+/** The input a worker type takes: its module's, when given with `workerModule`. */
+export type WorkerInputOf<O> = O extends { readonly worker: WorkerModule<infer I, unknown> }
+  ? I
+  : WorkerInput;
+
+/** The result a worker type's jobs give: its module's, when given with `workerModule`. */
+export type WorkerResultOf<O> = O extends { readonly worker: WorkerModule<unknown, infer R> }
+  ? R
+  : unknown;
 
 /** The job types of `T` whose jobs run in worker threads (submitted as input). */
 export type WorkerType<T extends JobTypesOptions> = {
@@ -218,7 +229,11 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    */
   submit<R>(type: TaskType<Types>, task: Task<R>, options?: JobOptions): Job<R>;
   /** Queues `input` for a worker type (its module's function runs in a thread). */
-  submit<R = unknown>(type: WorkerType<Types>, input: WorkerInput, options?: JobOptions): Job<R>;
+  submit<K extends WorkerType<Types>>(
+    type: K,
+    input: WorkerInputOf<Types[K]>,
+    options?: JobOptions,
+  ): Job<WorkerResultOf<Types[K]>>;
   submit<R>(type: string, work: unknown, options?: JobOptions): Job<R> {
     const s = this.#prepare(type, work, options);
     return (this.#join(s) ?? this.#create(s, false)) as Job<R>;
@@ -238,7 +253,11 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    */
   run<R>(type: TaskType<Types>, task: Task<R>, options?: JobOptions): Promise<R>;
   /** Runs `input` as a job of a worker type, waiting for room and for the result. */
-  run<R = unknown>(type: WorkerType<Types>, input: WorkerInput, options?: JobOptions): Promise<R>;
+  run<K extends WorkerType<Types>>(
+    type: K,
+    input: WorkerInputOf<Types[K]>,
+    options?: JobOptions,
+  ): Promise<WorkerResultOf<Types[K]>>;
   async run<R>(type: string, work: unknown, options?: JobOptions): Promise<R> {
     // Waiting on the pool while holding a lock deadlocks as soon as a job needs that lock.
     assertNotHolding('WorkPool.run');

@@ -70,6 +70,52 @@ export function failureDetail(value: unknown): FailureDetail {
   return { name: typeof value, message: safeString(value), stack: undefined };
 }
 
+declare const types: unique symbol;
+
+/**
+ * What {@link workerTask} returns: the function a worker module default-exports. Its
+ * input and result types travel with it (type-only), so {@link workerModule} can give
+ * the pool a typed worker type.
+ */
+export type WorkerTaskFunction<I, R> = ((envelope: WorkerEnvelope) => Promise<void>) & {
+  readonly [types]?: { readonly input: I; readonly result: Awaited<R> };
+};
+
+/** A worker module with its task's input and result types, for a type's `worker` option. */
+export interface WorkerModule<I, R> {
+  /** The module's location: an absolute path or a file URL. */
+  readonly url: string | URL;
+  readonly [types]?: { readonly input: I; readonly result: R };
+}
+
+/** Any worker module, whatever its types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyWorkerModule = WorkerModule<any, any>;
+
+/**
+ * Names a worker module together with its types, so `submit` and `run` of its job type
+ * check the input and know the result: `M` is the module's type
+ * (`import type * as checksum from './workers/checksum.worker.js'`, then `typeof checksum`).
+ *
+ * @example
+ * ```ts
+ * const checksumWorker = workerModule<typeof checksum>(
+ *   new URL('./workers/checksum.worker.mjs', import.meta.url),
+ * );
+ * ```
+ */
+export function workerModule<
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  M extends { readonly default: WorkerTaskFunction<any, any> },
+>(
+  url: string | URL,
+): M['default'] extends WorkerTaskFunction<infer I, infer R> ? WorkerModule<I, R> : never {
+  if (!(url instanceof URL) && (typeof url !== 'string' || url === '')) {
+    throw new TypeError(`workerModule(url) needs a module path or file URL, got ${typeof url}`);
+  }
+  return Object.freeze({ url }) as never;
+}
+
 /**
  * Wraps a worker module's function so the pool can run it in a thread. The wrapped
  * function never rejects and resolves to nothing: every way the task can end, including
@@ -77,7 +123,7 @@ export function failureDetail(value: unknown): FailureDetail {
  */
 export function workerTask<I, R>(
   fn: (input: I, context: WorkerTaskContext) => R | PromiseLike<R>,
-): (envelope: WorkerEnvelope) => Promise<void> {
+): WorkerTaskFunction<I, R> {
   return async ({ input, id, attempt, port }) => {
     send(port, { kind: 'started' });
     const controller = new AbortController();
