@@ -45,12 +45,12 @@ export {
   type EventBusOptions,
   type SubscribeOptions,
 } from './bus/event-bus.js';
-export {
+export type {
   Subscription,
-  type SubscriberWhenFull,
-  type SubscriptionCloseReason,
-  type SubscriptionPort,
-  type SubscriptionStats,
+  SubscriberWhenFull,
+  SubscriptionCloseReason,
+  SubscriptionPort,
+  SubscriptionStats,
 } from './bus/subscription.js';
 export type { Envelope, EnvelopeOf, Topic } from './bus/envelope.js';
 export {

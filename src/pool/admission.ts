@@ -15,6 +15,7 @@ import { LazyHeap, highestFirst, lowestFirst, type Slot } from './lazy-heap.js';
  * cannot take its place), and a waiter that gives up after its grant — its signal
  * aborted in that very tick — hands its reservation to the next waiter instead of
  * losing the wake-up.
+ * @internal
  */
 export class Admission {
   readonly capacity: number;

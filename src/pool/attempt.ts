@@ -3,7 +3,7 @@ import { lockdep, runInOwnFlow } from '../sync/lockdep.js';
 import { after, type Timer } from '../internal/timer.js';
 import type { JobRecord, TaskContext } from './job.js';
 
-/** What an attempt reports back to its pool. */
+/** What an attempt reports back to its pool. @internal */
 export interface AttemptHost {
   /** The task settled, or the attempt hit its time limit (`ok` false with a `TimeoutError`). */
   ended(job: JobRecord, attempt: Attempt, ok: boolean, value: unknown): void;
@@ -20,6 +20,7 @@ export interface AttemptHost {
  * A class rather than a literal so a start allocates one small object, and an
  * AbortController only if the task reads `signal` (an abort that comes first is kept and
  * applied when it does).
+ * @internal
  */
 export class Attempt implements TaskContext {
   readonly id: string;

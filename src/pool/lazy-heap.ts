@@ -5,6 +5,7 @@ import { Heap } from 'heap-js';
  * densely allocated objects instead of reaching into large job records (a pop over a
  * deep queue is bound by cache misses). One slot may sit in several heaps (a type's
  * queue and the pool's eviction index): it is live while its item still points at it.
+ * @internal
  */
 export interface Slot<T> {
   readonly rank: number;
@@ -12,12 +13,12 @@ export interface Slot<T> {
   readonly item: T;
 }
 
-/** Higher rank first, then lower sequence number (so equal ranks are FIFO). */
+/** Higher rank first, then lower sequence number (so equal ranks are FIFO). @internal */
 export function highestFirst(a: Slot<unknown>, b: Slot<unknown>): number {
   return b.rank - a.rank || a.seq - b.seq;
 }
 
-/** The exact reverse of {@link highestFirst}: the entry dispatched last comes first. */
+/** The exact reverse of {@link highestFirst}: the entry dispatched last comes first. @internal */
 export function lowestFirst(a: Slot<unknown>, b: Slot<unknown>): number {
   return a.rank - b.rank || b.seq - a.seq;
 }
@@ -27,6 +28,7 @@ export function lowestFirst(a: Slot<unknown>, b: Slot<unknown>): number {
  * (`isLive` turns false), and dead entries are dropped when they reach the top. So a
  * cancel, an eviction or a re-prioritisation is O(1); the heap is rebuilt from its live
  * entries when dead ones outnumber them, so it stays within twice the live count.
+ * @internal
  */
 export class LazyHeap<T> {
   readonly #heap: Heap<Slot<T>>;

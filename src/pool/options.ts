@@ -167,7 +167,7 @@ function workerLocation(field: string, value: unknown): string | URL | undefined
   return value;
 }
 
-/** A per-attempt time limit: a positive duration. */
+/** A per-attempt time limit: a positive duration. @internal */
 export function timeLimit(field: string, value: unknown): number | undefined {
   return value === undefined ? undefined : duration(field, value, Number.MIN_VALUE);
 }
@@ -200,7 +200,7 @@ function normalizeType(name: string, value: unknown): NormalizedType {
   });
 }
 
-/** Validates every option once and returns a frozen, normalised copy (the caller's object is not touched). */
+/** Validates every option once and returns a frozen, normalised copy (the caller's object is not touched). @internal */
 export function normalizeOptions(value: WorkPoolOptions): NormalizedOptions {
   const o = options('WorkPool options', value, POOL_KEYS);
   const concurrency = integer('concurrency', o.concurrency, 1);

@@ -5,6 +5,7 @@ import { after, type Timer } from '../internal/timer.js';
  * most once per `intervalMs`, and the latest value always goes out last (`flush` sends a
  * pending one before the job's end). Created only for a job that reports progress while
  * someone listens.
+ * @internal
  */
 export class ProgressCoalescer {
   readonly #intervalMs: number;

@@ -8,7 +8,7 @@ export interface NormalizedRetry {
   readonly retryIf: ((error: unknown, attempt: number) => boolean) | undefined;
 }
 
-/** Validates a `retry` option once, filling in the defaults. */
+/** Validates a `retry` option once, filling in the defaults. @internal */
 export function normalizeRetry(field: string, value: unknown): NormalizedRetry | undefined {
   if (value === undefined) return undefined;
   const r = options(field, value, ['attempts', 'baseMs', 'maxMs', 'retryIf']);
@@ -29,6 +29,7 @@ export function normalizeRetry(field: string, value: unknown): NormalizedRetry |
 /**
  * Backoff after failed attempt `attempt` (1-based): exponential, capped, with full jitter
  * (a uniform draw in [0, cap)), so retries of jobs that failed together spread out.
+ * @internal
  */
 export function backoffDelay(
   retry: NormalizedRetry,

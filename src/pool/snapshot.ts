@@ -1,5 +1,7 @@
-import type { JobView } from './job.js';
-import type { StatusCounts } from './views.js';
+import type { JobStatus, JobView } from './job.js';
+
+/** Counts of jobs by status. */
+export type StatusCounts = { readonly [S in JobStatus]: number };
 
 /** Options of `WorkPool.snapshot`. */
 export interface SnapshotOptions {

@@ -3,12 +3,12 @@ import type { JobRecord } from './job.js';
 import { LazyHeap, highestFirst, type Slot } from './lazy-heap.js';
 import type { NormalizedType } from './options.js';
 
-/** Dispatch order between two jobs: higher rank first, then submission order. */
+/** Dispatch order between two jobs: higher rank first, then submission order. @internal */
 export function byDispatchOrder(a: JobRecord, b: JobRecord): number {
   return b.rank - a.rank || a.seq - b.seq;
 }
 
-/** A slot is live while its job still points at it (it was not started, cancelled or re-ranked). */
+/** A slot is live while its job still points at it (it was not started, cancelled or re-ranked). @internal */
 export function isLive(slot: Slot<JobRecord>): boolean {
   return slot.item.slot === slot;
 }
@@ -16,6 +16,7 @@ export function isLive(slot: Slot<JobRecord>): boolean {
 /**
  * One job type's queue (a lazy-deletion heap), its keyed jobs, running count, limit,
  * pause flag and rate window.
+ * @internal
  */
 export class TypeQueue {
   readonly name: string;

@@ -1,10 +1,10 @@
 import { Heap } from 'heap-js';
 import { WorkbusError } from '../errors.js';
-import type { ErrorView, JobRecord, JobStatus, JobView } from './job.js';
+import type { ErrorView, JobRecord, JobView } from './job.js';
 import { highestFirst, type Slot } from './lazy-heap.js';
 import { isLive, type TypeQueue } from './type-queue.js';
 
-/** A copy of a job record; frozen unless the caller freezes it later (a snapshot does). */
+/** A copy of a job record; frozen unless the caller freezes it later (a snapshot does). @internal */
 export function jobView(job: JobRecord, freeze = true): JobView {
   const view: JobView = {
     id: job.id,
@@ -25,7 +25,7 @@ export function jobView(job: JobRecord, freeze = true): JobView {
   return freeze ? Object.freeze(view) : view;
 }
 
-/** An error as plain data (name, message, code). */
+/** An error as plain data (name, message, code). @internal */
 export function errorView(error: unknown): ErrorView {
   if (error instanceof Error) {
     const code = error instanceof WorkbusError ? error.code : (error as { code?: unknown }).code;
@@ -38,7 +38,7 @@ export function errorView(error: unknown): ErrorView {
   return Object.freeze({ name: 'NonError', message: String(error) });
 }
 
-/** Copies `value` (structured clone) and freezes the copy deeply. */
+/** Copies `value` (structured clone) and freezes the copy deeply. @internal */
 export function frozenCopy<T>(field: string, value: T): T {
   let copy: T;
   try {
@@ -49,6 +49,7 @@ export function frozenCopy<T>(field: string, value: T): T {
   return deepFreeze(copy);
 }
 
+/** @internal */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -62,6 +63,7 @@ export function deepFreeze<T>(value: T): T {
  * submission). Walks each heap from its root with a frontier ordered the same way, so
  * the cost grows with `limit` (and the dead entries met on the way, which the queues keep
  * below half their heaps), not with the queue length.
+ * @internal
  */
 export function queuedInOrder(queues: readonly TypeQueue[], limit: number): JobRecord[] {
   interface Node {
@@ -87,6 +89,3 @@ export function queuedInOrder(queues: readonly TypeQueue[], limit: number): JobR
   }
   return out;
 }
-
-/** Counts of jobs by status. */
-export type StatusCounts = { readonly [S in JobStatus]: number };

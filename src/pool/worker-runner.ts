@@ -35,6 +35,7 @@ interface Report {
  * load failure is that job's failure. Every way a job can end is then read from two
  * sources: its port (`started`, then one outcome, then the thread closes it) and
  * tinypool's answer; see {@link WorkerRunner.task}.
+ * @internal
  */
 export class WorkerRunner {
   readonly #threads: Tinypool;

@@ -33,7 +33,7 @@ export interface WorkerTaskContext {
   progress(fraction: number, note?: string): void;
 }
 
-/** @internal The message a worker job carries into its thread. */
+/** The message a worker job carries into its thread (opaque to worker modules). */
 export interface WorkerEnvelope {
   readonly input: unknown;
   readonly id: string;

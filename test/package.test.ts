@@ -1,0 +1,110 @@
+/**
+ * What an app that depends on workbus gets: `npm pack` (which runs `prepare`, as a git
+ * dependency's install does) yields compiled JavaScript and declarations, the
+ * declarations type-check on their own (no internal type left dangling) and hold none of
+ * the pool's internal records, and a consumer can import and run the package.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../', import.meta.url));
+// Inside the project, so the consumer resolves workbus's own dependencies from node_modules.
+const scratch = join(root, '.reports');
+let dir = '';
+let packed: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(scratch, { recursive: true });
+  dir = mkdtempSync(join(scratch, 'consumer-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const [info] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+  packed = (info?.files ?? []).map((f) => f.path);
+  const unpacked = join(dir, 'node_modules', 'workbus');
+  mkdirSync(unpacked, { recursive: true });
+  await run('tar', [
+    '-xzf',
+    join(dir, info?.filename ?? ''),
+    '-C',
+    unpacked,
+    '--strip-components=1',
+  ]);
+}, 180_000);
+
+afterAll(() => {
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the published package', () => {
+  it('holds the compiled entry point and its declarations, and no tests or sources', () => {
+    expect(packed).toContain('dist/index.js');
+    expect(packed).toContain('dist/index.d.ts');
+    expect(packed.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
+  });
+
+  it('declares none of the pool’s internal types', () => {
+    const declarations = packed.filter((f) => f.endsWith('.d.ts'));
+    const internal =
+      /\b(JobRecord|JobHost|AttemptHost|NormalizedOptions|NormalizedType|TypeQueue|Admission)\b/;
+    for (const file of declarations) {
+      const text = readFileSync(join(dir, 'node_modules', 'workbus', file), 'utf8');
+      expect(internal.exec(text)?.[0], file).toBeUndefined();
+    }
+  });
+
+  it('type-checks a consumer against its declarations alone (skipLibCheck off)', async () => {
+    writeFileSync(
+      join(dir, 'consumer.ts'),
+      [
+        "import { WorkPool, EventBus, type Job, type Subscription, type Envelope } from 'workbus';",
+        'const pool = new WorkPool({ concurrency: 1, types: { a: { concurrency: 1 } } });',
+        "const job: Job<number> = pool.submit('a', () => 1);",
+        'const bus = new EventBus<{ x: number }>();',
+        "const sub: Subscription<Envelope<'x', number>> = bus.subscribe(['x']);",
+        'export { job, sub };',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          lib: ['ES2023', 'ESNext.Disposable'],
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')],
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    await expect(run(process.execPath, [tsc, '-p', dir])).resolves.toBeDefined();
+  }, 120_000);
+
+  it('runs when imported by name from node_modules', async () => {
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      [
+        "import { WorkPool } from 'workbus';",
+        'const pool = new WorkPool({ concurrency: 1, types: { a: { concurrency: 1 } } });',
+        "console.log(await pool.run('a', () => 'ran'));",
+        'await pool.close();',
+      ].join('\n'),
+    );
+    const { stdout } = await run(process.execPath, [join(dir, 'main.mjs')], { cwd: dir });
+    expect(stdout.trim()).toBe('ran');
+    expect(readdirSync(join(dir, 'node_modules', 'workbus'))).toContain('package.json');
+  });
+});
