@@ -10,6 +10,7 @@ import {
   Lifecycle,
   Mutex,
   LinkedSignal,
+  NonRetryableError,
   RingBuffer,
   RWLock,
   Semaphore,
@@ -118,6 +119,35 @@ export async function tour(log: (line: string) => void = console.log): Promise<v
   // closed: {"completed":0,"cancelled":0,"abandoned":[]}
   // --- end
 
+  // --- pool-controls
+  const crawler = new WorkPool({
+    concurrency: 2,
+    types: {
+      fetch: {
+        concurrency: 2,
+        defaults: { timeoutMs: 5_000, retry: { attempts: 3, retryIf: (e) => !is404(e) } },
+      },
+    },
+  });
+  crawler.pause('fetch'); // queued jobs wait; running ones go on
+  const mine = crawler.submit('fetch', () => 'page', { key: 'https://example.org/a' });
+  const theirs = crawler.submit('fetch', () => 'page', { key: 'https://example.org/a' }); // joins
+  theirs.cancel(); // only this caller stops waiting: the job goes on for `mine`
+  log(`${JSON.stringify(crawler.load('fetch'))}, ${crawler.size} queued`);
+  // {"running":0,"queued":1,"limit":2,"paused":true,"heldByRate":false}, 1 queued
+  crawler.setConcurrency('fetch', 4);
+  crawler.resume('fetch');
+  const left = await theirs.result.catch((error: unknown) => isAbortError(error));
+  log(`${await mine.result}; the caller who left got an abort: ${String(left)}`);
+  // page; the caller who left got an abort: true
+  const gone = crawler.submit('fetch', () => {
+    throw new NonRetryableError('404 Not Found'); // fails at once, whatever retry allows
+  });
+  log(`${await gone.result.catch(String)} after ${gone.view().attempt} attempt`);
+  // NonRetryableError: 404 Not Found after 1 attempt
+  await crawler.close();
+  // --- end
+
   // --- lifecycle
   const app = new Lifecycle({ graceMs: 5_000 });
   const appBus = new EventBus<PoolEvents>();
@@ -179,4 +209,8 @@ async function download(key: string, signal: AbortSignal): Promise<string> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await tour();
+}
+
+function is404(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('404');
 }

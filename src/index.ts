@@ -6,6 +6,7 @@ export {
   QueueFullError,
   SubscriberLimitError,
   TaskError,
+  NonRetryableError,
   LockOrderError,
   LockHeldWhileWaitingError,
   LifecycleError,

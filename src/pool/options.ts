@@ -86,7 +86,7 @@ export interface WorkPoolOptions<Types extends JobTypesOptions = JobTypesOptions
   /** Global cap on running jobs (a positive integer). */
   readonly concurrency: number;
   /** The job types and their limits. */
-  readonly types: Types;
+  readonly types: Types & { readonly [K in keyof Types]: JobTypeOptions };
   readonly queue?: QueueOptions | undefined;
   /** How many finished jobs the snapshot's history keeps. @default 100 */
   readonly history?: number | undefined;
