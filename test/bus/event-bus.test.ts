@@ -389,7 +389,7 @@ describe('EventBus validation', () => {
 
   it.each([0, -1, 2.5, Number.NaN])('rejects maxSubscribers %s', (maxSubscribers) => {
     expect(() => new EventBus<Events>({ maxSubscribers })).toThrow(
-      /maxSubscribers must be an integer/,
+      /maxSubscribers must be a positive integer/,
     );
   });
 
