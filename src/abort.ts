@@ -6,7 +6,7 @@
 import { isAbortError as isAbortLike } from 'abort-controller-x';
 import { AbortError, TimeoutError } from './errors.js';
 import { after, type Timer } from './internal/timer.js';
-import { duration, options as checkOptions, optionalSignal } from './validate.js';
+import { duration, options as checkOptions, optionalSignal, requiredSignal } from './validate.js';
 
 /** Options accepted by every operation that can wait. */
 export interface AbortOptions {
@@ -45,8 +45,10 @@ function isTimeoutReason(reason: unknown): boolean {
 /**
  * The error an operation rejects with once `signal` has aborted: a {@link TimeoutError}
  * when the reason was a timeout, else an {@link AbortError}; the reason is the `cause`.
+ * @throws TypeError if `signal` is not an AbortSignal.
  */
 export function abortErrorOf(signal: AbortSignal): AbortError | TimeoutError {
+  requiredSignal('signal', signal);
   const reason: unknown = signal.reason;
   if (isTimeoutReason(reason)) {
     const timeoutMs = reason instanceof TimeoutError ? reason.timeoutMs : undefined;
@@ -58,8 +60,12 @@ export function abortErrorOf(signal: AbortSignal): AbortError | TimeoutError {
   return new AbortError('The operation was aborted', { cause: reason });
 }
 
-/** Throws {@link abortErrorOf}`(signal)` if `signal` has aborted. */
+/**
+ * Throws {@link abortErrorOf}`(signal)` if `signal` has aborted.
+ * @throws TypeError if `signal` is neither an AbortSignal nor undefined.
+ */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
+  optionalSignal('signal', signal);
   if (signal?.aborted) throw abortErrorOf(signal);
 }
 
@@ -191,9 +197,7 @@ export class LinkedSignal implements Disposable {
 export function waitForAbort(signal: AbortSignal, options: AbortOptions = {}): Promise<unknown> {
   let cancel: AbortSignal | undefined;
   try {
-    if (optionalSignal('signal', signal) === undefined) {
-      throw new TypeError('signal must be an AbortSignal, got undefined (undefined)');
-    }
+    requiredSignal('signal', signal);
     cancel = abortOptions('waitForAbort options', options);
   } catch (error) {
     return Promise.reject(error);

@@ -51,6 +51,16 @@ describe('throwIfAborted', () => {
     expect(() => throwIfAborted(new AbortController().signal)).not.toThrow();
     expect(() => throwIfAborted(AbortSignal.abort('x'))).toThrow(AbortError);
   });
+
+  it('throwIfAborted and abortErrorOf refuse what is not an AbortSignal', () => {
+    expect(() => throwIfAborted({ aborted: true } as AbortSignal)).toThrow(
+      /^signal must be an AbortSignal, got an object/,
+    );
+    expect(() => abortErrorOf({} as AbortSignal)).toThrow(/^signal must be an AbortSignal/);
+    expect(() => abortErrorOf(undefined as unknown as AbortSignal)).toThrow(
+      /^signal must be an AbortSignal, got undefined \(undefined\)/,
+    );
+  });
 });
 
 describe('LinkedSignal', () => {
