@@ -132,7 +132,7 @@ describe('Lifecycle, whatever the interleaving', () => {
           expect(vi.getTimerCount()).toBe(0);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
   });
 });
