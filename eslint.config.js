@@ -33,6 +33,23 @@ export default tseslint.config(
     },
   },
   {
+    // Node fires any single delay of 2^31 ms or more at once: every timer in the library
+    // goes through internal/timer.ts, which chains steps, so durations mean what they say.
+    files: ['src/**/*.ts'],
+    ignores: ['src/internal/timer.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: "Use after() from 'src/internal/timer.ts'." },
+        { name: 'setInterval', message: "Use after() from 'src/internal/timer.ts'." },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'globalThis', property: 'setTimeout', message: 'Use after().' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

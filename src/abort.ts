@@ -3,14 +3,28 @@
  * when its operation settles, so one long-lived signal can be passed to any number of
  * calls without accumulating listeners.
  */
-import { delay, isAbortError as isAbortLike } from 'abort-controller-x';
+import { isAbortError as isAbortLike } from 'abort-controller-x';
 import { AbortError, TimeoutError } from './errors.js';
-import { integer, optionalSignal } from './validate.js';
+import { after, type Timer } from './internal/timer.js';
+import { duration, options as checkOptions, optionalSignal, requiredSignal } from './validate.js';
 
 /** Options accepted by every operation that can wait. */
 export interface AbortOptions {
   /** Cancels the wait: the operation rejects with an abort error whose `cause` is the signal's reason. */
   readonly signal?: AbortSignal | undefined;
+}
+
+const ABORT_OPTIONS = ['signal'] as const;
+
+/**
+ * The signal of an {@link AbortOptions} object, checked: `field` names the object as the
+ * user wrote it (`'send options'`), and an unknown key or a `null` is refused.
+ * Internal building block for every call that takes `{ signal }`.
+ * @throws TypeError for a non-object, an unknown key, or a signal that is not an AbortSignal.
+ */
+export function abortOptions(field: string, value: unknown): AbortSignal | undefined {
+  const record = checkOptions(field, value, ABORT_OPTIONS);
+  return optionalSignal(`${field}.signal`, record['signal']);
 }
 
 /**
@@ -31,8 +45,10 @@ function isTimeoutReason(reason: unknown): boolean {
 /**
  * The error an operation rejects with once `signal` has aborted: a {@link TimeoutError}
  * when the reason was a timeout, else an {@link AbortError}; the reason is the `cause`.
+ * @throws TypeError if `signal` is not an AbortSignal.
  */
 export function abortErrorOf(signal: AbortSignal): AbortError | TimeoutError {
+  requiredSignal('signal', signal);
   const reason: unknown = signal.reason;
   if (isTimeoutReason(reason)) {
     const timeoutMs = reason instanceof TimeoutError ? reason.timeoutMs : undefined;
@@ -44,8 +60,12 @@ export function abortErrorOf(signal: AbortSignal): AbortError | TimeoutError {
   return new AbortError('The operation was aborted', { cause: reason });
 }
 
-/** Throws {@link abortErrorOf}`(signal)` if `signal` has aborted. */
+/**
+ * Throws {@link abortErrorOf}`(signal)` if `signal` has aborted.
+ * @throws TypeError if `signal` is neither an AbortSignal nor undefined.
+ */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
+  optionalSignal('signal', signal);
   if (signal?.aborted) throw abortErrorOf(signal);
 }
 
@@ -101,9 +121,15 @@ function noop(): void {}
 
 /** Options of {@link LinkedSignal}. */
 export interface LinkedSignalOptions {
-  /** Abort with a {@link TimeoutError} after this many milliseconds (a positive integer). */
+  /**
+   * Abort with a {@link TimeoutError} after this many milliseconds: at least 1,
+   * fractions allowed, any length (timers past Node's 2^31 ms limit are chained).
+   * @default no timeout
+   */
   readonly timeoutMs?: number | undefined;
 }
+
+const LINKED_SIGNAL_OPTIONS = ['timeoutMs'] as const;
 
 /**
  * A child signal that aborts when its parent aborts, when its timeout expires, or
@@ -111,27 +137,29 @@ export interface LinkedSignalOptions {
  * (or any abort) removes the parent listener and clears the timer; dispose it when
  * the operation it guards settles.
  *
- * @throws RangeError if `timeoutMs` is not a positive integer.
+ * @throws TypeError if `parent` is not an AbortSignal, or for an unknown or `null` option.
+ * @throws RangeError if `timeoutMs` is below 1 ms or above the longest duration.
  */
 export class LinkedSignal implements Disposable {
   readonly #controller = new AbortController();
   #detach: () => void = noop;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Timer | undefined;
 
   constructor(parent?: AbortSignal, options: LinkedSignalOptions = {}) {
     optionalSignal('parent', parent);
+    const given = checkOptions('LinkedSignal options', options, LINKED_SIGNAL_OPTIONS);
     const timeoutMs =
-      options.timeoutMs === undefined ? undefined : integer('timeoutMs', options.timeoutMs, 1);
+      given['timeoutMs'] === undefined ? undefined : duration('timeoutMs', given['timeoutMs'], 1);
     if (parent?.aborted) {
       this.#controller.abort(parent.reason);
       return;
     }
     this.#detach = onAbort(parent, () => this.abort(parent?.reason));
     if (timeoutMs !== undefined) {
-      this.#timer = setTimeout(() => {
+      this.#timer = after(timeoutMs, () => {
         this.#timer = undefined;
         this.abort(new TimeoutError(`Timed out after ${timeoutMs} ms`, { timeoutMs }));
-      }, timeoutMs);
+      });
     }
   }
 
@@ -150,7 +178,7 @@ export class LinkedSignal implements Disposable {
   dispose(): void {
     this.#detach();
     this.#detach = noop;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
   }
 
@@ -163,9 +191,17 @@ export class LinkedSignal implements Disposable {
  * Resolves with `signal.reason` when `signal` aborts (at once if it already has).
  * Rejects with an abort error if `options.signal` aborts first. Either way, both
  * listeners are gone when it settles.
+ * Rejects with a TypeError if `signal` is not an AbortSignal, or for an unknown or
+ * `null` option.
  */
 export function waitForAbort(signal: AbortSignal, options: AbortOptions = {}): Promise<unknown> {
-  const cancel = optionalSignal('options.signal', options.signal);
+  let cancel: AbortSignal | undefined;
+  try {
+    requiredSignal('signal', signal);
+    cancel = abortOptions('waitForAbort options', options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (signal.aborted) return Promise.resolve(signal.reason);
   if (cancel?.aborted) return Promise.reject(abortErrorOf(cancel));
   return new Promise((resolve, reject) => {
@@ -184,23 +220,27 @@ export function waitForAbort(signal: AbortSignal, options: AbortOptions = {}): P
   });
 }
 
-const never = new AbortController().signal;
-
 /**
- * Waits `ms` milliseconds. Rejects with an abort error if `options.signal` aborts
- * first; the timer and listener are removed either way.
+ * Waits `ms` milliseconds (fractions allowed; any length, as timers past Node's 2^31 ms
+ * limit are chained). Rejects with an abort error if `options.signal` aborts first; the
+ * timer and listener are removed either way.
  *
- * @throws RangeError if `ms` is not a non-negative integer.
+ * Rejects with a RangeError if `ms` is negative, not finite or above the longest
+ * duration; with a TypeError for an unknown or `null` option.
  */
 export async function sleep(ms: number, options: AbortOptions = {}): Promise<void> {
-  integer('ms', ms, 0);
-  const signal = optionalSignal('options.signal', options.signal);
+  duration('ms', ms);
+  const signal = abortOptions('sleep options', options);
   throwIfAborted(signal);
-  try {
-    await delay(signal ?? never, ms);
-  } catch (error) {
-    // abort-controller-x rejects with the bare reason; give callers the documented error.
-    if (signal?.aborted) throw abortErrorOf(signal);
-    throw error;
-  }
+  await new Promise<void>((resolve, reject) => {
+    let detach = noop;
+    const timer = after(ms, () => {
+      detach();
+      resolve();
+    });
+    detach = onAbort(signal, () => {
+      timer.clear();
+      reject(abortErrorOf(signal as AbortSignal));
+    });
+  });
 }

@@ -29,8 +29,13 @@ export class WorkbusError extends Error {
     this.code = code;
   }
 
+  /**
+   * A literal, not `this.constructor.name`: a minifier (an Electron bundle) renames
+   * classes, and logs and `err.name` checks must still read the name written here.
+   * Each subclass overrides it with its own literal; a user's subclass inherits it.
+   */
   override get name(): string {
-    return this.constructor.name;
+    return 'WorkbusError';
   }
 }
 
@@ -39,6 +44,10 @@ export class WorkbusError extends Error {
  * kept as `cause`. {@link isAbortError} is true for it (and for the DOM's own).
  */
 export class AbortError extends WorkbusError {
+  override get name(): 'AbortError' {
+    return 'AbortError';
+  }
+
   constructor(message = 'The operation was aborted', options?: ErrorOptions) {
     super('ABORTED', message, options);
   }
@@ -49,6 +58,10 @@ export class AbortError extends WorkbusError {
  * is a failure that a retry policy may retry, whereas an abort is a decision.
  */
 export class TimeoutError extends WorkbusError {
+  override get name(): 'TimeoutError' {
+    return 'TimeoutError';
+  }
+
   /** The limit that was exceeded, when known. */
   readonly timeoutMs: number | undefined;
 
@@ -63,6 +76,10 @@ export class TimeoutError extends WorkbusError {
 
 /** The object was closed before or while the operation waited. */
 export class ClosedError extends WorkbusError {
+  override get name(): 'ClosedError' {
+    return 'ClosedError';
+  }
+
   constructor(message = 'Closed', options?: ErrorOptions) {
     super('CLOSED', message, options);
   }
@@ -70,6 +87,10 @@ export class ClosedError extends WorkbusError {
 
 /** A bounded queue had no room and its policy is to refuse or evict. */
 export class QueueFullError extends WorkbusError {
+  override get name(): 'QueueFullError' {
+    return 'QueueFullError';
+  }
+
   constructor(message = 'Queue is full', options?: ErrorOptions) {
     super('QUEUE_FULL', message, options);
   }
@@ -77,6 +98,10 @@ export class QueueFullError extends WorkbusError {
 
 /** A task threw or rejected with something that is not an `Error`; the value is the `cause`. */
 export class TaskError extends WorkbusError {
+  override get name(): 'TaskError' {
+    return 'TaskError';
+  }
+
   constructor(message = 'Task failed', options?: ErrorOptions) {
     super('TASK_FAILED', message, options);
   }
@@ -95,6 +120,10 @@ export class NonRetryableError extends WorkbusError {
 
 /** An `EventBus` already has `maxSubscribers` subscriptions and listeners. */
 export class SubscriberLimitError extends WorkbusError {
+  override get name(): 'SubscriberLimitError' {
+    return 'SubscriberLimitError';
+  }
+
   constructor(message = 'Too many subscribers', options?: ErrorOptions) {
     super('SUBSCRIBER_LIMIT', message, options);
   }
@@ -110,6 +139,10 @@ export interface LockOrderEdge {
 
 /** Taking a lock would close a cycle in the observed lock order (a potential deadlock). */
 export class LockOrderError extends WorkbusError {
+  override get name(): 'LockOrderError' {
+    return 'LockOrderError';
+  }
+
   /** The cycle, edge by edge, ending where it started. */
   readonly cycle: readonly LockOrderEdge[];
 
@@ -126,6 +159,10 @@ export class LockOrderError extends WorkbusError {
 
 /** A flow waited on the pool or on a full channel while holding locks. */
 export class LockHeldWhileWaitingError extends WorkbusError {
+  override get name(): 'LockHeldWhileWaitingError' {
+    return 'LockHeldWhileWaitingError';
+  }
+
   /** Names of the locks held at the time. */
   readonly held: readonly string[];
 
@@ -144,6 +181,10 @@ export class LockHeldWhileWaitingError extends WorkbusError {
  * (named in the message), or a component whose `start` failed (its error is the `cause`).
  */
 export class LifecycleError extends WorkbusError {
+  override get name(): 'LifecycleError' {
+    return 'LifecycleError';
+  }
+
   constructor(message: string, options?: ErrorOptions) {
     super('LIFECYCLE', message, options);
   }

@@ -185,6 +185,14 @@ export function optionalSignal(field: string, value: unknown): AbortSignal | und
   return value;
 }
 
+/** Requires an `AbortSignal`. */
+export function requiredSignal(field: string, value: unknown): AbortSignal {
+  if (!(value instanceof AbortSignal)) {
+    throw new TypeError(`${field} must be an AbortSignal, got ${show(value)}`);
+  }
+  return value;
+}
+
 /** Requires a function. */
 export function callable<F>(field: string, value: F): F {
   if (typeof value !== 'function') {

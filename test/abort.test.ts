@@ -51,6 +51,16 @@ describe('throwIfAborted', () => {
     expect(() => throwIfAborted(new AbortController().signal)).not.toThrow();
     expect(() => throwIfAborted(AbortSignal.abort('x'))).toThrow(AbortError);
   });
+
+  it('throwIfAborted and abortErrorOf refuse what is not an AbortSignal', () => {
+    expect(() => throwIfAborted({ aborted: true } as AbortSignal)).toThrow(
+      /^signal must be an AbortSignal, got an object/,
+    );
+    expect(() => abortErrorOf({} as AbortSignal)).toThrow(/^signal must be an AbortSignal/);
+    expect(() => abortErrorOf(undefined as unknown as AbortSignal)).toThrow(
+      /^signal must be an AbortSignal, got undefined \(undefined\)/,
+    );
+  });
 });
 
 describe('LinkedSignal', () => {
@@ -100,9 +110,40 @@ describe('LinkedSignal', () => {
     expect(listeners(parent.signal)).toBe(0);
   });
 
-  it.each([0, -1, 1.5, Number.NaN])('rejects timeoutMs %s', (timeoutMs) => {
-    expect(() => new LinkedSignal(undefined, { timeoutMs })).toThrow(RangeError);
-    expect(() => new LinkedSignal(undefined, { timeoutMs })).toThrow(/timeoutMs/);
+  it.each([0, 0.5, -1, Number.NaN, Number.POSITIVE_INFINITY])(
+    'rejects timeoutMs %s',
+    (timeoutMs) => {
+      expect(() => new LinkedSignal(undefined, { timeoutMs })).toThrow(RangeError);
+      expect(() => new LinkedSignal(undefined, { timeoutMs })).toThrow(/^timeoutMs must be/);
+    },
+  );
+
+  it('takes a fractional timeoutMs', () => {
+    vi.useFakeTimers();
+    const linked = new LinkedSignal(undefined, { timeoutMs: 1.5 });
+    vi.advanceTimersByTime(2);
+    expect(linked.signal.reason).toBeInstanceOf(TimeoutError);
+  });
+
+  it('does not time out early when timeoutMs is 2^31 ms or more', () => {
+    vi.useFakeTimers();
+    const linked = new LinkedSignal(undefined, { timeoutMs: 2 ** 31 });
+    vi.advanceTimersByTime(2 ** 31 - 1);
+    expect(linked.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(linked.signal.reason).toMatchObject({ name: 'TimeoutError', timeoutMs: 2 ** 31 });
+  });
+
+  it('refuses an unknown option with a did-you-mean, and a null one', () => {
+    expect(() => new LinkedSignal(undefined, { timeout: 5 } as never)).toThrow(
+      /^LinkedSignal options has an unknown option 'timeout'; did you mean 'timeoutMs'\?/,
+    );
+    expect(() => new LinkedSignal(undefined, { timeoutMs: null } as never)).toThrow(
+      /^LinkedSignal options\.timeoutMs must not be null/,
+    );
+    expect(() => new LinkedSignal(undefined, 5 as never)).toThrow(
+      /^LinkedSignal options must be an object/,
+    );
   });
 
   it('rejects a parent that is not an AbortSignal', () => {
@@ -128,6 +169,29 @@ describe('waitForAbort', () => {
     expect(listeners(watched.signal)).toBe(0);
     expect(listeners(cancel.signal)).toBe(0);
   });
+
+  it('rejects a first argument that is not an AbortSignal', async () => {
+    await expect(waitForAbort({} as AbortSignal)).rejects.toThrow(
+      /^signal must be an AbortSignal, got an object/,
+    );
+    await expect(waitForAbort(undefined as unknown as AbortSignal)).rejects.toThrow(
+      /^signal must be an AbortSignal/,
+    );
+  });
+
+  it('rejects an unknown option, a null one, and a signal option that is not an AbortSignal', async () => {
+    const { signal } = new AbortController();
+    await expect(waitForAbort(signal, { singal: signal } as never)).rejects.toThrow(
+      /^waitForAbort options has an unknown option 'singal'; did you mean 'signal'\?/,
+    );
+    await expect(waitForAbort(signal, { signal: null } as never)).rejects.toThrow(
+      /^waitForAbort options\.signal must not be null/,
+    );
+    await expect(waitForAbort(signal, { signal: 'x' } as never)).rejects.toThrow(
+      /^waitForAbort options\.signal must be an AbortSignal/,
+    );
+    expect(listeners(signal)).toBe(0);
+  });
 });
 
 describe('sleep', () => {
@@ -152,9 +216,39 @@ describe('sleep', () => {
     expect(listeners(controller.signal)).toBe(0);
   });
 
-  it('rejects at once for an aborted signal and bad delays', async () => {
+  it('rejects at once for an aborted signal', async () => {
     await expect(sleep(10, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
-    await expect(sleep(-1)).rejects.toThrow(/ms must be an integer/);
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('rejects ms %s', async (ms) => {
+    await expect(sleep(ms)).rejects.toThrow(/^ms must be a non-negative duration in milliseconds/);
+  });
+
+  it('rejects an unknown option and a null one', async () => {
+    await expect(sleep(1, { sigal: undefined } as never)).rejects.toThrow(
+      /^sleep options has an unknown option 'sigal'; did you mean 'signal'\?/,
+    );
+    await expect(sleep(1, { signal: null } as never)).rejects.toThrow(
+      /^sleep options\.signal must not be null/,
+    );
+  });
+
+  it('sleeps a fractional delay', async () => {
+    vi.useFakeTimers();
+    const sleeping = sleep(1.5);
+    await vi.advanceTimersByTimeAsync(2);
+    await expect(sleeping).resolves.toBeUndefined();
+  });
+
+  it('does not wake early from a sleep of 2^31 ms or more', async () => {
+    vi.useFakeTimers();
+    let done = false;
+    const sleeping = sleep(2 ** 31).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await sleeping;
+    expect(done).toBe(true);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as workbus from '../src/index.js';
 import {
   AbortError,
   ClosedError,
@@ -81,10 +82,46 @@ describe('errors', () => {
 });
 
 describe('isAbortError and subclasses', () => {
-  it('is true for a subclass of AbortError, whose name differs', () => {
+  it('is true for a subclass of AbortError, which keeps the literal name unless it sets its own', () => {
     class ShutdownAbort extends AbortError {}
     const error = new ShutdownAbort();
-    expect(error.name).toBe('ShutdownAbort');
+    expect(error.name).toBe('AbortError');
     expect(isAbortError(error)).toBe(true);
   });
+});
+
+/** Arguments for the error classes whose constructor needs more than a message. */
+const constructorArgs: Record<string, unknown[]> = {
+  WorkbusError: ['CLOSED', 'message'],
+  LockOrderError: [[{ from: 'a', to: 'b' }]],
+  LockHeldWhileWaitingError: ['pool.run', ['store']],
+};
+
+type ErrorClass = new (...args: unknown[]) => Error;
+
+const errorClasses: [string, ErrorClass][] = Object.entries(workbus as Record<string, unknown>)
+  .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error)
+  .map(([name, value]) => [name, value as ErrorClass]);
+
+describe('error names survive minification', () => {
+  it('covers every exported error class', () => {
+    expect(errorClasses.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['WorkbusError', 'AbortError', 'LifecycleError']),
+    );
+  });
+
+  it.each(errorClasses)(
+    '%s keeps its literal name when its constructor is renamed',
+    (name, Cls) => {
+      const original = Object.getOwnPropertyDescriptor(Cls, 'name') as PropertyDescriptor;
+      Object.defineProperty(Cls, 'name', { value: 'x', configurable: true });
+      try {
+        const error = new Cls(...(constructorArgs[name] ?? ['message']));
+        expect(error.name).toBe(name);
+        expect(String(error)).toBe(`${name}: ${error.message}`);
+      } finally {
+        Object.defineProperty(Cls, 'name', original);
+      }
+    },
+  );
 });

@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { onAbort, throwIfAborted } from '../abort.js';
 import { ClosedError, SubscriberLimitError } from '../errors.js';
 import { lockdep, runInOwnFlow } from '../sync/lockdep.js';
-import { callable, integer, oneOf, optionalSignal } from '../validate.js';
+import { callable, integer, oneOf, optionalSignal, options as checkOptions } from '../validate.js';
 import type { Envelope, EnvelopeOf, Topic } from './envelope.js';
 import { Subscription, type SubscriberWhenFull, type SubscriptionPort } from './subscription.js';
 
@@ -10,6 +10,9 @@ import { Subscription, type SubscriberWhenFull, type SubscriptionPort } from './
 export type AllTopics = '*';
 
 const SUBSCRIBER_POLICIES: readonly SubscriberWhenFull[] = ['drop-oldest', 'drop-newest', 'close'];
+
+const BUS_OPTIONS = ['maxSubscribers', 'onError'] as const;
+const SUBSCRIBE_OPTIONS = ['buffer', 'whenFull', 'signal'] as const;
 
 /** Options of {@link EventBus}. */
 export interface EventBusOptions {
@@ -70,9 +73,13 @@ export class EventBus<Events extends object> {
   #dispatching = false;
   readonly #deferred: Envelope[] = [];
 
-  /** @throws TypeError/RangeError naming `maxSubscribers` or `onError` when invalid. */
+  /**
+   * @throws TypeError/RangeError naming `maxSubscribers` or `onError` when invalid;
+   * TypeError for options that are not an object, an unknown option or a `null` one.
+   */
   constructor(options: EventBusOptions = {}) {
-    const max = options.maxSubscribers ?? 1024;
+    const given = checkOptions('EventBus options', options, BUS_OPTIONS);
+    const max = given['maxSubscribers'] ?? 1024;
     this.maxSubscribers =
       max === Number.POSITIVE_INFINITY ? max : integer('maxSubscribers', max, 1);
     this.#onError = options.onError === undefined ? logError : callable('onError', options.onError);
@@ -91,13 +98,16 @@ export class EventBus<Events extends object> {
   /**
    * Publishes `payload` on `topic` to every current subscriber and listener. Never waits.
    * @returns how many subscriptions and listeners it was offered to.
-   * @throws ClosedError after `close()`.
+   * @throws ClosedError after `close()`; TypeError for a topic that is not a non-empty
+   * string other than `'*'`.
    */
   publish<K extends Topic<Events>>(topic: K, payload: Events[K]): number {
-    if (this.#closed) throw new ClosedError(`EventBus is closed; cannot publish "${topic}"`);
-    if (typeof topic !== 'string' || topic === '*') {
-      throw new TypeError(`topic must be a string other than '*', got ${String(topic)}`);
+    if (typeof topic !== 'string' || topic === '' || topic === '*') {
+      throw new TypeError(
+        `topic must be a non-empty string other than '*', got ${describeTopics(topic)}`,
+      );
     }
+    if (this.#closed) throw new ClosedError(`EventBus is closed; cannot publish "${topic}"`);
     // Not frozen at run time: the type is readonly, and freezing doubled publish cost.
     const envelope: Envelope = { topic, payload, seq: ++this.#seq, at: Date.now() };
     const receivers = this.#emitter.listenerCount(topic) + this.#emitter.listenerCount(ANY);
@@ -121,7 +131,9 @@ export class EventBus<Events extends object> {
    * Calls `listener` synchronously for each event on `topic` (or every topic, `'*'`).
    * A throwing listener is reported to `onError`; the others still run.
    * @returns the function that removes the listener (idempotent).
-   * @throws ClosedError after `close()`; SubscriberLimitError at `maxSubscribers`.
+   * @throws ClosedError after `close()`; SubscriberLimitError at `maxSubscribers`;
+   * TypeError for a topic that is not `'*'` or a non-empty string, or a listener that is
+   * not a function.
    */
   on<K extends Topic<Events>>(
     topic: K,
@@ -132,6 +144,9 @@ export class EventBus<Events extends object> {
     listener: (payload: Events[Topic<Events>], envelope: EnvelopeOf<Events>) => void,
   ): () => void;
   on(topic: string, listener: (payload: never, envelope: never) => void): () => void {
+    if (typeof topic !== 'string' || topic === '') {
+      throw new TypeError(`topic must be '*' or a topic name, got ${describeTopics(topic)}`);
+    }
     callable('listener', listener);
     this.#checkOpen('on');
     this.#checkRoom();
@@ -164,7 +179,8 @@ export class EventBus<Events extends object> {
    * Never blocks the publisher: a full buffer drops (`'drop-oldest'`, `'drop-newest'`)
    * or ends the subscription (`'close'` → `closedReason: 'slow-consumer'`).
    * @throws ClosedError after `close()`; SubscriberLimitError at `maxSubscribers`;
-   * an abort error if `signal` has already aborted; TypeError/RangeError for bad options.
+   * an abort error if `signal` has already aborted; TypeError/RangeError for bad topics or
+   * options (an unknown or `null` option included).
    */
   subscribe<K extends Topic<Events>>(
     topics: K | readonly K[],
@@ -180,9 +196,10 @@ export class EventBus<Events extends object> {
     options: SubscribeOptions = {},
   ): Subscription<EnvelopeOf<Events>> {
     const keys = topicKeys(topics);
-    const capacity = integer('buffer', options.buffer ?? 256, 1, 2 ** 32 - 1);
-    const whenFull = oneOf('whenFull', options.whenFull ?? 'drop-oldest', SUBSCRIBER_POLICIES);
-    const signal = optionalSignal('signal', options.signal);
+    const given = checkOptions('subscribe options', options, SUBSCRIBE_OPTIONS);
+    const capacity = integer('buffer', given['buffer'] ?? 256, 1, 2 ** 32 - 1);
+    const whenFull = oneOf('whenFull', given['whenFull'] ?? 'drop-oldest', SUBSCRIBER_POLICIES);
+    const signal = optionalSignal('signal', given['signal']);
     this.#checkOpen('subscribe');
     this.#checkRoom();
     throwIfAborted(signal);
@@ -257,10 +274,15 @@ function topicKeys(topics: unknown): (string | symbol)[] {
     typeof topics === 'string' ? [topics] : Array.isArray(topics) ? topics : [];
   if (list.length === 0 || !list.every((t) => typeof t === 'string' && t !== '' && t !== '*')) {
     throw new TypeError(
-      `topics must be '*', a topic name, or a non-empty array of topic names, got ${JSON.stringify(topics) ?? String(topics)}`,
+      `topics must be '*', a topic name, or a non-empty array of topic names, got ${describeTopics(topics)}`,
     );
   }
   return [...new Set(list as string[])];
+}
+
+function describeTopics(topics: unknown): string {
+  if (typeof topics === 'symbol' || typeof topics === 'bigint') return String(topics);
+  return JSON.stringify(topics) ?? String(topics);
 }
 
 function logError(error: unknown, envelope: Envelope): void {

@@ -1,9 +1,9 @@
-import { abortErrorOf, throwIfAborted, type AbortOptions } from '../abort.js';
+import { abortErrorOf, abortOptions, throwIfAborted, type AbortOptions } from '../abort.js';
 import { ClosedError } from '../errors.js';
 import { RingBuffer } from '../history/ring-buffer.js';
 import { WaitList } from '../internal/wait-list.js';
 import { assertNotHolding } from '../sync/lockdep.js';
-import { callable, integer, oneOf, optionalName, optionalSignal } from '../validate.js';
+import { callable, integer, oneOf, optionalName, options as checkOptions } from '../validate.js';
 
 /**
  * What `send` does when the buffer is full:
@@ -16,6 +16,8 @@ import { callable, integer, oneOf, optionalName, optionalSignal } from '../valid
 export type WhenFull = 'block' | 'drop-oldest' | 'drop-newest' | 'close';
 
 const POLICIES: readonly WhenFull[] = ['block', 'drop-oldest', 'drop-newest', 'close'];
+
+const CHANNEL_OPTIONS = ['capacity', 'whenFull', 'onDrop'] as const;
 
 /** Options of {@link Channel}. */
 export interface ChannelOptions<T> {
@@ -78,17 +80,16 @@ export class Channel<T> implements AsyncIterable<T> {
   #dropped = 0;
   #highWater = 0;
 
-  /** @throws TypeError/RangeError naming `capacity`, `whenFull` or `onDrop` when invalid. */
+  /**
+   * @throws TypeError/RangeError naming `capacity`, `whenFull` or `onDrop` when invalid;
+   * TypeError for options that are not an object, an unknown option or a `null` one.
+   */
   constructor(options: ChannelOptions<T>) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(
-        `Channel options must be an object with a capacity, got ${String(options)}`,
-      );
-    }
-    this.whenFull = oneOf('whenFull', options.whenFull ?? 'block', POLICIES);
+    const given = checkOptions('Channel options', options, CHANNEL_OPTIONS);
+    this.whenFull = oneOf('whenFull', given['whenFull'] ?? 'block', POLICIES);
     this.capacity = integer(
       'capacity',
-      options.capacity,
+      given['capacity'],
       this.whenFull === 'block' ? 0 : 1,
       2 ** 32 - 1,
     );
@@ -136,11 +137,12 @@ export class Channel<T> implements AsyncIterable<T> {
    * @returns true if the value was handed over or buffered, false if the policy dropped it.
    * @throws ClosedError if the channel is closed, or closes while this send waits.
    * @throws an abort error if the signal aborts before the value is taken.
+   * @throws TypeError for an unknown or `null` option, or a signal that is not an AbortSignal.
    */
   send(value: T, options: AbortOptions = {}): Promise<boolean> {
     let signal: AbortSignal | undefined;
     try {
-      signal = optionalSignal('options.signal', options.signal);
+      signal = abortOptions('send options', options);
       throwIfAborted(signal);
       if (this.closed) throw this.#closedError();
     } catch (error) {
@@ -183,11 +185,12 @@ export class Channel<T> implements AsyncIterable<T> {
    * Waits for the next value.
    * @throws ClosedError once the channel is closed and drained.
    * @throws an abort error if the signal aborts before a value arrives.
+   * @throws TypeError for an unknown or `null` option, or a signal that is not an AbortSignal.
    */
   receive(options: AbortOptions = {}): Promise<T> {
     let signal: AbortSignal | undefined;
     try {
-      signal = optionalSignal('options.signal', options.signal);
+      signal = abortOptions('receive options', options);
       throwIfAborted(signal);
     } catch (error) {
       return Promise.reject(error);
@@ -239,9 +242,10 @@ export class Channel<T> implements AsyncIterable<T> {
    * early (`break`, `return`, a throw) ends this iterator; when the last iterator of
    * the channel leaves early, the channel closes with reason `'unsubscribed'` so its
    * senders are not left waiting for a consumer that is gone.
+   * @throws TypeError for an unknown or `null` option, or a signal that is not an AbortSignal.
    */
   iterate(options: AbortOptions = {}): AsyncIterableIterator<T> {
-    const signal = optionalSignal('options.signal', options.signal);
+    const signal = abortOptions('iterate options', options);
     let active = true;
     this.#iterators++;
     const leave = (): void => {

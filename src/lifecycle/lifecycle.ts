@@ -1,5 +1,6 @@
 import { LifecycleError } from '../errors.js';
-import { integer, optionalName } from '../validate.js';
+import { after, type Timer } from '../internal/timer.js';
+import { callable, duration, optionalName, options as checkOptions } from '../validate.js';
 import { dependencyLevels } from './graph.js';
 
 /** What a component's `start` receives. */
@@ -29,20 +30,39 @@ export interface Component {
 export interface AddOptions {
   /** Components this one uses: they start before it and stop after it. */
   readonly dependsOn?: readonly string[] | undefined;
-  /** This component's grace at stop, overriding the lifecycle's. */
+  /**
+   * This component's grace at stop, overriding the lifecycle's: a duration in
+   * milliseconds (fractions allowed, any length).
+   */
   readonly graceMs?: number | undefined;
 }
 
+const ADD_OPTIONS = ['dependsOn', 'graceMs'] as const;
+
 /** Options of {@link Lifecycle}. */
 export interface LifecycleOptions {
-  /** How long each component may take to stop before its signal aborts. @default 10000 */
+  /**
+   * How long each component may take to stop before its signal aborts, in milliseconds
+   * (fractions allowed, any length). @default 10000
+   */
   readonly graceMs?: number | undefined;
   /**
    * How long a component may go on after its abort before `stop()` moves on without it
-   * (reported `'timed-out'`). @default 1000
+   * (reported `'timed-out'`); also how long `stop()` waits for a start in flight to give
+   * up. In milliseconds. @default 1000
    */
   readonly abortGraceMs?: number | undefined;
 }
+
+const LIFECYCLE_OPTIONS = ['graceMs', 'abortGraceMs'] as const;
+
+/** Options of {@link Lifecycle.handleSignals}. */
+export interface HandleSignalsOptions {
+  /** Called with 130 on a second signal. @default process.exit */
+  readonly exit?: ((code: number) => void) | undefined;
+}
+
+const HANDLE_SIGNALS_OPTIONS = ['exit'] as const;
 
 /** How one component's stop went. */
 export interface ComponentStopReport {
@@ -90,16 +110,28 @@ export class Lifecycle {
   #startAbort: AbortController | undefined;
   /** The start in flight: a stop() that comes meanwhile waits for it before going on. */
   #starting: { readonly name: string; readonly settled: Promise<true> } | undefined;
+  /** Called when stop() gives up waiting for the start in flight; start() then settles. */
+  #giveUp: (() => void) | undefined;
+  /**
+   * Stops of components whose start finished after stop() gave up on it. stop() waits
+   * for them before each level and before it resolves, so such a component is stopped
+   * before its dependencies, whenever its start settles while stop() runs.
+   */
+  readonly #lateStops = new Set<Promise<ComponentStopReport>>();
   #stopping: Promise<StopReport> | undefined;
   #removeSignalHandlers: (() => void) | undefined;
   #reportStopped: (report: StopReport) => void = () => {};
   /** Resolves with the stop report once `stop()` (called by anyone) has finished. */
   readonly stopped: Promise<StopReport> = new Promise((resolve) => (this.#reportStopped = resolve));
 
-  /** @throws RangeError naming `graceMs` or `abortGraceMs` when invalid. */
+  /**
+   * @throws RangeError naming `graceMs` or `abortGraceMs` when negative, not finite or
+   * above the longest duration; TypeError for an unknown or `null` option.
+   */
   constructor(options: LifecycleOptions = {}) {
-    this.#graceMs = integer('graceMs', options.graceMs ?? 10_000, 0);
-    this.#abortGraceMs = integer('abortGraceMs', options.abortGraceMs ?? 1_000, 0);
+    const given = checkOptions('Lifecycle options', options, LIFECYCLE_OPTIONS);
+    this.#graceMs = duration('graceMs', given['graceMs'] ?? 10_000);
+    this.#abortGraceMs = duration('abortGraceMs', given['abortGraceMs'] ?? 1_000);
   }
 
   /** `'idle'`, `'starting'`, `'started'`, `'stopping'` or `'stopped'`. */
@@ -110,14 +142,12 @@ export class Lifecycle {
   /**
    * Adds a component. Dependencies are checked at `start()` (so components may be added
    * in any order).
-   * @throws TypeError for a duplicate or empty name, or a component without `stop`;
-   * LifecycleError once started.
+   * @throws TypeError for a duplicate or empty name, a component without `stop`,
+   * `dependsOn` that is not an array of names, or an unknown or `null` option;
+   * RangeError for a bad `graceMs`; LifecycleError once started.
    */
   add(name: string, component: Component, options: AddOptions = {}): this {
-    if (this.#state !== 'idle')
-      throw new LifecycleError(`Cannot add "${name}": already ${this.#state}`);
-    optionalName('name', name);
-    if (name === undefined || this.#entries.has(name)) {
+    if (typeof name !== 'string' || name === '') {
       throw new TypeError(`name must be a new component name, got ${JSON.stringify(name)}`);
     }
     if (typeof component !== 'object' || component === null) {
@@ -131,10 +161,24 @@ export class Lifecycle {
         `component "${name}".start must be a method, got ${typeof component.start}`,
       );
     }
-    const dependsOn = [...(options.dependsOn ?? [])];
-    for (const dep of dependsOn) optionalName(`${name}.dependsOn[]`, dep);
+    const given = checkOptions('Lifecycle.add options', options, ADD_OPTIONS);
+    const deps = given['dependsOn'] ?? [];
+    if (!Array.isArray(deps)) {
+      throw new TypeError(
+        `${name}.dependsOn must be an array of component names, got ${JSON.stringify(deps)}`,
+      );
+    }
+    const dependsOn = deps.map(
+      (dep: unknown) => optionalName(`${name}.dependsOn[]`, dep) as string,
+    );
     const graceMs =
-      options.graceMs === undefined ? undefined : integer(`${name}.graceMs`, options.graceMs, 0);
+      given['graceMs'] === undefined ? undefined : duration(`${name}.graceMs`, given['graceMs']);
+    if (this.#state !== 'idle') {
+      throw new LifecycleError(`Cannot add "${name}": already ${this.#state}`);
+    }
+    if (this.#entries.has(name)) {
+      throw new TypeError(`name must be a new component name, got ${JSON.stringify(name)}`);
+    }
     this.#entries.set(name, { name, component, dependsOn, graceMs });
     return this;
   }
@@ -142,9 +186,11 @@ export class Lifecycle {
   /**
    * Starts every component in dependency order, one at a time. If one fails, those
    * already started are stopped (in reverse) and `start()` rejects with a
-   * LifecycleError whose `cause` is the failure.
+   * LifecycleError whose `cause` is the failure. A `stop()` meanwhile aborts the start in
+   * flight; `start()` then rejects once that start has settled or `stop()` has given up
+   * waiting for it (after `abortGraceMs`), whichever comes first.
    * @throws LifecycleError for an unknown dependency or a cycle (before starting anything),
-   * or when called twice.
+   * when stopped while starting, or when called twice.
    */
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new LifecycleError(`Cannot start: already ${this.#state}`);
@@ -155,20 +201,24 @@ export class Lifecycle {
     for (const name of order) {
       // Stopped between two starts: the next component is not to blame, see below.
       if (abort.signal.aborted) break;
-      const entry = this.#entries.get(name) as Entry;
-      try {
-        const starting = this.#startOne(entry, abort.signal);
-        this.#starting = { name, settled: starting.then(settledTrue, settledTrue) };
-        await starting;
-      } catch (error) {
-        this.#starting = undefined;
-        const failure = new LifecycleError(`Starting "${name}" failed`, { cause: error });
+      const outcome = await this.#startTracked(this.#entries.get(name) as Entry, abort.signal);
+      if (outcome === 'gave-up') {
+        // stop() itself gave up waiting for a start that ignores its abort (and stops the
+        // component if that start still succeeds): start() has nothing left to wait for.
+        throw new LifecycleError(
+          `Stopped while starting "${name}", whose start ignored the abort`,
+          {
+            cause: abort.signal.reason,
+          },
+        );
+      }
+      if (outcome !== 'started') {
+        const failure = new LifecycleError(`Starting "${name}" failed`, { cause: outcome.error });
         // stop() may already be running (it aborted this start); otherwise undo what started.
         await this.stop();
         throw failure;
       }
     }
-    this.#starting = undefined;
     this.#startAbort = undefined;
     if (abort.signal.aborted) {
       // stop() came between two starts, or during one that ignored the abort: not up.
@@ -176,6 +226,29 @@ export class Lifecycle {
       throw new LifecycleError('Stopped while starting', { cause: abort.signal.reason });
     }
     if (this.#state === 'starting') this.#state = 'started';
+  }
+
+  /**
+   * Starts one component as the start in flight, which a stop() meanwhile waits for.
+   * @returns how it ended: started, failed, or given up on by stop() while still running.
+   */
+  async #startTracked(
+    entry: Entry,
+    signal: AbortSignal,
+  ): Promise<'started' | 'gave-up' | { readonly error: unknown }> {
+    const starting = this.#startOne(entry, signal);
+    const gaveUp = new Promise<'gave-up'>((resolve) => {
+      this.#giveUp = () => resolve('gave-up');
+    });
+    this.#starting = { name: entry.name, settled: starting.then(settledTrue, settledTrue) };
+    try {
+      return await Promise.race([starting.then(() => 'started' as const), gaveUp]);
+    } catch (error) {
+      return { error };
+    } finally {
+      this.#starting = undefined;
+      this.#giveUp = undefined;
+    }
   }
 
   /** Starts one component; it counts as started once its start has resolved. */
@@ -199,11 +272,16 @@ export class Lifecycle {
    * Stops the app on SIGINT or SIGTERM: the first starts `stop()`; a second, while it
    * runs, exits at once with code 130. The handlers are removed when the stop finishes.
    * @returns the stop report's promise: the app can print it, then let the process end.
+   * @throws TypeError for an unknown or `null` option, or an `exit` that is not a function.
    */
-  handleSignals(options: { readonly exit?: (code: number) => void } = {}): Promise<StopReport> {
+  handleSignals(options: HandleSignalsOptions = {}): Promise<StopReport> {
+    const given = checkOptions('handleSignals options', options, HANDLE_SIGNALS_OPTIONS);
+    const exit =
+      given['exit'] === undefined
+        ? (code: number) => process.exit(code)
+        : callable('exit', options.exit as (code: number) => void);
     // Once installed (or once stopped, when they would never be removed), install nothing.
     if (this.#removeSignalHandlers !== undefined || this.#state === 'stopped') return this.stopped;
-    const exit = options.exit ?? ((code: number) => process.exit(code));
     let received = 0;
     const onSignal = (): void => {
       if (++received > 1) {
@@ -232,9 +310,11 @@ export class Lifecycle {
     }
     const reports: ComponentStopReport[] = [];
     for (const level of levels.reverse()) {
+      await this.#lateStopsDone();
       const results = await Promise.all(level.map((name) => this.#stopOne(name)));
       reports.push(...results);
     }
+    await this.#lateStopsDone();
     const failures = reports.filter((r) => r.outcome === 'failed').map((r) => r.error);
     this.#state = 'stopped';
     this.#removeSignalHandlers?.();
@@ -258,10 +338,37 @@ export class Lifecycle {
       // abort grace to give up, or to finish (then it is stopped like the others).
       const begin = Date.now();
       if ((await within(starting.settled, this.#abortGraceMs)) === undefined) {
+        if (this.#starting === starting) this.#giveUp?.();
+        this.#stopIfStartSucceeds(entry, starting.settled);
         return { name, outcome: 'timed-out', durationMs: Date.now() - begin };
       }
     }
     if (!this.#started.has(name)) return { name, outcome: 'not-started', durationMs: 0 };
+    return this.#stopStarted(entry);
+  }
+
+  /**
+   * stop() gave up waiting for this component's start, not on the component: if the
+   * start still succeeds, the component is stopped the moment it does. A stop() still
+   * running waits for that stop before the next level (the component's dependencies)
+   * and before it resolves.
+   */
+  #stopIfStartSucceeds(entry: Entry, settled: Promise<true>): void {
+    void settled.then(() => {
+      if (!this.#started.has(entry.name)) return;
+      const stopping = this.#stopStarted(entry);
+      this.#lateStops.add(stopping);
+      void stopping.then(() => this.#lateStops.delete(stopping));
+    });
+  }
+
+  async #lateStopsDone(): Promise<void> {
+    while (this.#lateStops.size > 0) await Promise.all([...this.#lateStops]);
+  }
+
+  /** Stops a started component: its grace, then its signal aborts, then the abort grace. */
+  async #stopStarted(entry: Entry): Promise<ComponentStopReport> {
+    const { name } = entry;
     const begin = Date.now();
     const graceMs = entry.graceMs ?? this.#graceMs;
     const abort = new AbortController();
@@ -301,13 +408,13 @@ const settledTrue = (): true => true;
 
 /** `promise`'s value if it settles within `ms`, else undefined; leaves no timer behind. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+    timer = after(ms, () => resolve(undefined));
   });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
   }
 }

@@ -389,12 +389,55 @@ describe('EventBus validation', () => {
 
   it.each([0, -1, 2.5, Number.NaN])('rejects maxSubscribers %s', (maxSubscribers) => {
     expect(() => new EventBus<Events>({ maxSubscribers })).toThrow(
-      /maxSubscribers must be an integer/,
+      /maxSubscribers must be a positive integer/,
     );
   });
 
   it('rejects a listener that is not a function', () => {
     expect(() => newBus().on('app.tick', 'nope' as never)).toThrow(/listener must be a function/);
+  });
+
+  it('refuses an unknown EventBus option with a did-you-mean, and a null one', () => {
+    expect(() => new EventBus<Events>({ maxSubscriber: 5 } as never)).toThrow(
+      new TypeError(
+        "EventBus options has an unknown option 'maxSubscriber'; did you mean 'maxSubscribers'? (known options: 'maxSubscribers', 'onError')",
+      ),
+    );
+    expect(() => new EventBus<Events>({ onError: null } as never)).toThrow(
+      /^EventBus options\.onError must not be null/,
+    );
+    expect(() => new EventBus<Events>(null as never)).toThrow(
+      /^EventBus options must be an object, got null/,
+    );
+  });
+
+  it.each([
+    [{ bufer: 8 }, /^subscribe options has an unknown option 'bufer'; did you mean 'buffer'\?/],
+    [{ buffer: null }, /^subscribe options\.buffer must not be null/],
+    [{ signal: null }, /^subscribe options\.signal must not be null/],
+    ['drop-oldest', /^subscribe options must be an object, got "drop-oldest"/],
+  ])('subscribe refuses the options %o and subscribes nothing', (options, message) => {
+    const bus = newBus();
+    expect(() => bus.subscribe('*', options as never)).toThrow(message);
+    expect(bus.subscriberCount).toBe(0);
+  });
+
+  it.each([
+    ['', /^topic must be '\*' or a topic name, got ""/],
+    [42, /^topic must be '\*' or a topic name, got 42/],
+    [undefined, /^topic must be '\*' or a topic name, got undefined/],
+    [['app.tick'], /^topic must be '\*' or a topic name, got \["app.tick"\]/],
+  ])('on refuses the topic %o and listens to nothing', (topic, message) => {
+    const bus = newBus();
+    expect(() => bus.on(topic as never, () => {})).toThrow(message);
+    expect(bus.subscriberCount).toBe(0);
+  });
+
+  it.each(['', '*', 42])('publish refuses the topic %o, also once closed', (topic) => {
+    const bus = newBus();
+    expect(() => bus.publish(topic as never, 1 as never)).toThrow(TypeError);
+    bus.close();
+    expect(() => bus.publish(topic as never, 1 as never)).toThrow(TypeError);
   });
 });
 

@@ -148,7 +148,6 @@ describe('Channel options', () => {
   it.each([
     { onDrop: 'log', shown: 'got "log" (string)' },
     { onDrop: 42, shown: 'got 42 (number)' },
-    { onDrop: null, shown: 'got null' },
   ])('rejects onDrop $onDrop with a TypeError naming the field and the value', (c) => {
     const error = thrownBy(
       () => new Channel<number>({ capacity: 1, onDrop: c.onDrop as unknown as () => void }),
@@ -163,12 +162,55 @@ describe('Channel options', () => {
     const bad = { signal: {} as AbortSignal };
     const sendError = await rejectionOf(ch.send(1, bad));
     expect(sendError).toBeInstanceOf(TypeError);
-    expect((sendError as Error).message).toMatch(/^options\.signal /);
+    expect((sendError as Error).message).toMatch(/^send options\.signal must be an AbortSignal/);
     expect(ch.stats).toEqual(stats(0, 0, 0, 0, 0));
     ch.trySend(1);
     expect(await rejectionOf(ch.receive(bad))).toBeInstanceOf(TypeError);
     expect(ch.size).toBe(1);
-    expect(() => ch.iterate(bad)).toThrow(/^options\.signal /);
+    expect(() => ch.iterate(bad)).toThrow(/^iterate options\.signal must be an AbortSignal/);
+  });
+
+  it('refuses an unknown option with a did-you-mean', () => {
+    expect(() => new Channel<number>({ capacity: 1, whenfull: 'close' } as never)).toThrow(
+      new TypeError(
+        "Channel options has an unknown option 'whenfull'; did you mean 'whenFull'? (known options: 'capacity', 'whenFull', 'onDrop')",
+      ),
+    );
+  });
+
+  it.each(['capacity', 'whenFull', 'onDrop'])('refuses a null %s', (key) => {
+    expect(() => new Channel<number>({ capacity: 1, [key]: null })).toThrow(
+      new TypeError(
+        `Channel options.${key} must not be null: leave it out (or undefined) for the default`,
+      ),
+    );
+  });
+
+  it.each([undefined, null, 4])('refuses %s instead of an options object', (options) => {
+    expect(() => new Channel<number>(options as never)).toThrow(
+      /^Channel options must be an object/,
+    );
+  });
+
+  it('send, receive and iterate refuse an unknown or null option without touching the channel', async () => {
+    const ch = new Channel<number>({ capacity: 1 });
+    const typo = { sginal: undefined } as never;
+    expect(await rejectionOf(ch.send(1, typo))).toEqual(
+      new TypeError(
+        "send options has an unknown option 'sginal'; did you mean 'signal'? (known options: 'signal')",
+      ),
+    );
+    expect(await rejectionOf(ch.send(1, { signal: null } as never))).toEqual(
+      new TypeError(
+        'send options.signal must not be null: leave it out (or undefined) for the default',
+      ),
+    );
+    expect(ch.stats).toEqual(stats(0, 0, 0, 0, 0));
+    ch.trySend(1);
+    expect(await rejectionOf(ch.receive(typo))).toBeInstanceOf(TypeError);
+    expect(await rejectionOf(ch.receive({ signal: null } as never))).toBeInstanceOf(TypeError);
+    expect(ch.size).toBe(1);
+    expect(() => ch.iterate(typo)).toThrow(/^iterate options has an unknown option 'sginal'/);
   });
 });
 

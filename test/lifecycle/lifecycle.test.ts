@@ -586,11 +586,12 @@ describe('Lifecycle stop() during start()', () => {
       .add('pool', probe.component('pool', { start: () => new Promise(() => {}) }), {
         dependsOn: ['store'],
       });
-    void app.start(); // never settles: the pool's start never does
+    const starting = observe(app.start()); // the pool's start never settles
     await flush();
     const stopping = observe(app.stop());
     await vi.advanceTimersByTimeAsync(49);
     expect(stopping().status).toBe('pending');
+    expect(starting().status).toBe('pending');
     await vi.advanceTimersByTimeAsync(1);
     const outcome = stopping();
     if (outcome.status !== 'fulfilled') throw new Error(`stop() is ${outcome.status}`);
@@ -599,6 +600,152 @@ describe('Lifecycle stop() during start()', () => {
       { name: 'store', outcome: 'stopped', durationMs: 0 },
     ]);
     expect(probe.log).toEqual(['start store', 'start pool', 'stop store']);
+  });
+
+  it('rejects start() once stop() has given up on a start that ignores its abort', async () => {
+    const app = new Lifecycle({ abortGraceMs: 50 }).add('pool', {
+      start: () => new Promise(() => {}),
+      stop: () => {},
+    });
+    const starting = observe(app.start());
+    await flush();
+    const stopping = app.stop();
+    await vi.advanceTimersByTimeAsync(49);
+    expect(starting().status).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    await stopping;
+    const outcome = starting();
+    if (outcome.status !== 'rejected') throw new Error(`start() is ${outcome.status}`);
+    const error = expectLifecycleError(
+      outcome.error,
+      'Stopped while starting "pool", whose start ignored the abort',
+    );
+    expectLifecycleError(error.cause, 'stopped while starting');
+  });
+
+  it('stops a component whose start finishes after stop() gave up on it, before its dependencies', async () => {
+    const probe = new Probe();
+    const poolStarted = deferred();
+    const cacheStopped = deferred();
+    const poolStopped = deferred();
+    const app = new Lifecycle({ abortGraceMs: 50, graceMs: 1_000 })
+      .add('store', probe.component('store'))
+      .add('cache', probe.component('cache', { stop: () => cacheStopped.promise }), {
+        dependsOn: ['store'],
+      })
+      .add(
+        'pool',
+        probe.component('pool', {
+          start: () => poolStarted.promise,
+          stop: () => poolStopped.promise,
+        }),
+        { dependsOn: ['store'] },
+      );
+    const starting = rejectionOf(app.start());
+    await flush();
+    const stopping = observe(app.stop());
+    await vi.advanceTimersByTimeAsync(50); // stop() gives up on the pool's start
+    await expect(starting).resolves.toBeInstanceOf(LifecycleError);
+    expect(probe.stops()).toEqual(['stop cache']);
+    poolStarted.resolve(); // the start ignored its abort and finishes late
+    await flush();
+    expect(probe.stops()).toEqual(['stop cache', 'stop pool']); // at once
+    cacheStopped.resolve();
+    await flush();
+    expect(probe.stops()).toEqual(['stop cache', 'stop pool']); // the store waits for the pool
+    poolStopped.resolve();
+    await flush();
+    expect(probe.stops()).toEqual(['stop cache', 'stop pool', 'stop store']);
+    expect(stopping().status).toBe('fulfilled');
+  });
+
+  it('stops at once a component whose start finishes after stop() resolved', async () => {
+    const probe = new Probe();
+    const started = deferred();
+    const app = new Lifecycle({ abortGraceMs: 50 }).add(
+      'pool',
+      probe.component('pool', { start: () => started.promise }),
+    );
+    const starting = rejectionOf(app.start());
+    await flush();
+    const stopping = app.stop();
+    await vi.advanceTimersByTimeAsync(50);
+    const report = await stopping;
+    await starting;
+    expect(report.components.map((c) => [c.name, c.outcome])).toEqual([['pool', 'timed-out']]);
+    expect(probe.stops()).toEqual([]);
+    started.resolve();
+    await flush();
+    expect(probe.stops()).toEqual(['stop pool']);
+  });
+
+  it('never stops a component whose late start fails', async () => {
+    const probe = new Probe();
+    const started = deferred();
+    const app = new Lifecycle({ abortGraceMs: 50 }).add(
+      'pool',
+      probe.component('pool', { start: () => started.promise }),
+    );
+    const starting = rejectionOf(app.start());
+    await flush();
+    const stopping = app.stop();
+    await vi.advanceTimersByTimeAsync(50);
+    await stopping;
+    await starting;
+    started.reject(new Error('late failure'));
+    await flush();
+    expect(probe.stops()).toEqual([]);
+  });
+});
+
+describe('Lifecycle durations', () => {
+  it('does not abort a stop early when graceMs is 2^31 ms or more', async () => {
+    let signal: AbortSignal | undefined;
+    const stopped = deferred();
+    const app = new Lifecycle({ graceMs: 2 ** 31 }).add('pool', {
+      stop: (ctx) => {
+        signal = ctx.signal;
+        return stopped.promise;
+      },
+    });
+    await app.start();
+    const stopping = app.stop();
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(signal?.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(signal?.aborted).toBe(true);
+    stopped.resolve();
+    expect((await stopping).components[0]?.outcome).toBe('aborted');
+  });
+
+  it('does not leave a component behind early when abortGraceMs is 2^31 ms or more', async () => {
+    const app = new Lifecycle({ graceMs: 0, abortGraceMs: 2 ** 31 }).add('pool', {
+      stop: () => new Promise(() => {}),
+    });
+    await app.start();
+    const stopping = observe(app.stop());
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(stopping().status).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(stopping().status).toBe('fulfilled');
+  });
+
+  it("honours a component's own graceMs of 2^31 ms or more, and fractional ones", async () => {
+    const signals: AbortSignal[] = [];
+    const hang = (ctx: StopContext): Promise<void> => {
+      signals.push(ctx.signal);
+      return new Promise(() => {});
+    };
+    const app = new Lifecycle({ abortGraceMs: 0 })
+      .add('long', { stop: hang }, { graceMs: 2 ** 32 })
+      .add('short', { stop: hang }, { graceMs: 1.5 });
+    await app.start();
+    const stopping = app.stop();
+    await vi.advanceTimersByTimeAsync(2);
+    expect(signals.map((s) => s.aborted)).toEqual([false, true]);
+    await vi.advanceTimersByTimeAsync(2 ** 32);
+    expect(signals.map((s) => s.aborted)).toEqual([true, true]);
+    await stopping;
   });
 });
 
@@ -627,9 +774,9 @@ describe('Lifecycle validation', () => {
     const app = new Lifecycle();
     const stop = vi.fn();
     expect(() => app.add('a', { stop }, { graceMs: -1 })).toThrow(
-      new RangeError('a.graceMs must be an integer from 0 to 9007199254740991, got -1 (number)'),
+      new RangeError('a.graceMs must be a non-negative duration in milliseconds, got -1 (number)'),
     );
-    expect(() => app.add('a', { stop }, { graceMs: 1.5 })).toThrow(RangeError);
+    expect(() => app.add('a', { stop }, { graceMs: Number.POSITIVE_INFINITY })).toThrow(RangeError);
     expect(() => app.add('a', { stop }, { graceMs: Number.NaN })).toThrow(RangeError);
     expect(() => app.add('a', { stop }, { graceMs: '5' as unknown as number })).toThrow(TypeError);
     await app.start();
@@ -645,7 +792,60 @@ describe('Lifecycle validation', () => {
 
   it('refuses bad graceMs and abortGraceMs options', () => {
     expect(() => new Lifecycle({ graceMs: -5 })).toThrow(RangeError);
-    expect(() => new Lifecycle({ abortGraceMs: 0.5 })).toThrow(/abortGraceMs/);
+    expect(() => new Lifecycle({ abortGraceMs: Number.POSITIVE_INFINITY })).toThrow(
+      /^abortGraceMs must be a non-negative duration in milliseconds/,
+    );
+  });
+
+  it('refuses an unknown Lifecycle option with a did-you-mean, and a null one', () => {
+    expect(() => new Lifecycle({ grace: 5 } as never)).toThrow(
+      new TypeError(
+        "Lifecycle options has an unknown option 'grace'; did you mean 'graceMs'? (known options: 'graceMs', 'abortGraceMs')",
+      ),
+    );
+    expect(() => new Lifecycle({ graceMs: null } as never)).toThrow(
+      /^Lifecycle options\.graceMs must not be null/,
+    );
+  });
+
+  it('refuses an unknown add() option with a did-you-mean, and a null one, registering nothing', async () => {
+    const app = new Lifecycle();
+    const stop = vi.fn();
+    expect(() => app.add('a', { stop }, { dependOn: ['b'] } as never)).toThrow(
+      /^Lifecycle\.add options has an unknown option 'dependOn'; did you mean 'dependsOn'\?/,
+    );
+    expect(() => app.add('a', { stop }, { grace: 5 } as never)).toThrow(/did you mean 'graceMs'\?/);
+    expect(() => app.add('a', { stop }, { dependsOn: null } as never)).toThrow(
+      /^Lifecycle\.add options\.dependsOn must not be null/,
+    );
+    await app.start();
+    await app.stop();
+    expect(stop).not.toHaveBeenCalled();
+  });
+
+  it('refuses dependsOn given a string rather than an array', () => {
+    const app = new Lifecycle().add('db', { stop: () => {} });
+    expect(() => app.add('a', { stop: () => {} }, { dependsOn: 'db' as never })).toThrow(
+      new TypeError('a.dependsOn must be an array of component names, got "db"'),
+    );
+  });
+
+  it('checks add() arguments before its state, so a bad call says what is wrong with it', async () => {
+    const app = new Lifecycle();
+    await app.start();
+    expect(() => app.add('a', { stop: () => {} }, { grace: 1 } as never)).toThrow(TypeError);
+    expect(() => app.add('a', { stop: () => {} })).toThrow(LifecycleError);
+    await app.stop();
+  });
+
+  it('refuses an unknown handleSignals option and an exit that is not a function', async () => {
+    const app = new Lifecycle();
+    expect(() => app.handleSignals({ exitt: () => {} } as never)).toThrow(
+      /^handleSignals options has an unknown option 'exitt'; did you mean 'exit'\?/,
+    );
+    expect(() => app.handleSignals({ exit: 130 } as never)).toThrow(/^exit must be a function/);
+    expect(process.listenerCount('SIGINT')).toBe(0);
+    await app.stop();
   });
 });
 
