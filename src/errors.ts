@@ -113,6 +113,10 @@ export class TaskError extends WorkbusError {
  * `cause`.
  */
 export class NonRetryableError extends WorkbusError {
+  override get name(): 'NonRetryableError' {
+    return 'NonRetryableError';
+  }
+
   constructor(message: string, options?: ErrorOptions) {
     super('NON_RETRYABLE', message, options);
   }

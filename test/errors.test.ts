@@ -95,6 +95,7 @@ const constructorArgs: Record<string, unknown[]> = {
   WorkbusError: ['CLOSED', 'message'],
   LockOrderError: [[{ from: 'a', to: 'b' }]],
   LockHeldWhileWaitingError: ['pool.run', ['store']],
+  WorkerError: ['failed', { type: 'parse', module: 'parse.worker.mjs' }],
 };
 
 type ErrorClass = new (...args: unknown[]) => Error;

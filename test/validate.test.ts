@@ -68,7 +68,7 @@ describe('duration()', () => {
     (ms) => {
       expect(() => duration('timeoutMs', ms, 1)).toThrow(
         new RangeError(
-          `timeoutMs must be a duration in milliseconds greater than or equal to 1 (at most ${MAX_DURATION_MS}), got ${String(ms)} (number)`,
+          `timeoutMs must be a duration in milliseconds of at least 1 (at most ${MAX_DURATION_MS}), got ${String(ms)} (number)`,
         ),
       );
     },
