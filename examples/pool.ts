@@ -139,9 +139,9 @@ export async function runPoolDemo(
   const snap = pool.snapshot();
   log(`${stamp()}  snapshot: ${JSON.stringify(snap.counts)}`);
   log(
-    `${stamp()}  closing (no drain, 1 s grace): queued jobs are cancelled, running ones may finish`,
+    `${stamp()}  closing (no drain, 5 s grace): queued jobs are cancelled, running ones may finish`,
   );
-  const close = await pool.close({ graceMs: 1_000, drain: false });
+  const close = await pool.close({ graceMs: 5_000, drain: false });
   await Promise.all(all);
   log(`${stamp()}  closed: ${JSON.stringify(close)}`);
   bus.close();

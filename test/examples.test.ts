@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { apiExamples } from '../examples/api.js';
 import { runPipeline } from '../examples/pipeline.js';
 import { runPoolDemo } from '../examples/pool.js';
 import { tour } from '../examples/tour.js';
@@ -38,7 +39,67 @@ describe('README', () => {
   });
 });
 
+/** Every source file under `dir` (relative to the project root), recursively. */
+function sources(dir: string, ending: RegExp): string[] {
+  return readdirSync(new URL(dir, root), { recursive: true, encoding: 'utf8' })
+    .filter((file) => ending.test(file))
+    .map((file) => `${dir}${file}`);
+}
+
+/** The fenced code of every `@example` in a TSDoc comment of `source`. */
+function tsdocExamples(source: string): string[] {
+  const out: string[] = [];
+  for (const [comment] of source.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
+    const text = comment.replace(/^\s*\*( |$)/gm, '');
+    for (const [, code] of text.matchAll(/@example\s*```ts\n([\s\S]*?)```/g)) out.push(code ?? '');
+  }
+  return out;
+}
+
+describe('API docs', () => {
+  const exampleSources = sources('examples/', /\.ts$/).map((file) => normalise(read(file)));
+
+  it('every @example in src/ is code from a type-checked, tested example', () => {
+    const examples = sources('src/', /\.ts$/).flatMap((file) =>
+      tsdocExamples(read(file)).map((code) => [file, code] as const),
+    );
+    expect(examples.length).toBeGreaterThanOrEqual(8);
+    for (const [file, code] of examples) {
+      expect(
+        exampleSources.some((source) => source.includes(normalise(code))),
+        `${file}: ${code}`,
+      ).toBe(true);
+    }
+  });
+
+  it.each([
+    ['src/pool/work-pool.ts', /\n(?:\/\/.*\n)*export class WorkPool/],
+    ['src/pool/work-pool.ts', /\n {2}submit<R>\(/],
+    ['src/pool/work-pool.ts', /\n {2}run<R>\(/],
+    ['src/bus/event-bus.ts', /\n {2}subscribe<K/],
+    ['src/lifecycle/lifecycle.ts', /\n {2}add\(name/],
+    ['src/pool/worker-task.ts', /\nexport function workerTask/],
+    ['src/pool/worker-task.ts', /\nexport function workerModule/],
+  ])('%s documents %s with an example', (file, declaration) => {
+    const source = read(file);
+    const at = source.search(declaration);
+    expect(at, `${String(declaration)} in ${file}`).toBeGreaterThan(0);
+    const comment = source.slice(source.lastIndexOf('/**', at), at);
+    expect(comment).toMatch(/@example\s*\*?\s*```ts\n/);
+  });
+});
+
 describe('examples', () => {
+  it('the API docs examples run', async () => {
+    const lines: string[] = [];
+    await apiExamples((line) => lines.push(line));
+    expect(lines).toEqual([
+      '<rss from https://example.org/feed.xml> <rss from https://example.org/feed.xml> cancelled',
+      'https://example.org/feed.xml: 2 new',
+      'pool:stopped bus:stopped',
+    ]);
+  });
+
   it('tour runs and prints what the README says it prints', async () => {
     const lines: string[] = [];
     await tour((line) => lines.push(line));
@@ -57,6 +118,11 @@ describe('examples', () => {
     expect(lines).toContain('closed: {"completed":0,"cancelled":0,"abandoned":[]}');
     expect(lines).toContain('producer:stopped pool:stopped bus:stopped');
     expect(lines).toContain('LockOrderError: Lock order cycle: store -> feed -> store');
+    expect(lines).toContain(
+      '{"running":0,"queued":1,"limit":2,"paused":true,"heldByRate":false}, 1 queued',
+    );
+    expect(lines).toContain('page; the caller who left got an abort: true');
+    expect(lines).toContain('NonRetryableError: 404 Not Found after 1 attempt');
     expect(lines.at(-1)).toMatch(/one shared download$/);
   });
 

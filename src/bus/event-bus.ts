@@ -181,6 +181,13 @@ export class EventBus<Events extends object> {
    * @throws ClosedError after `close()`; SubscriberLimitError at `maxSubscribers`;
    * an abort error if `signal` has already aborted; TypeError/RangeError for bad topics or
    * options (an unknown or `null` option included).
+   * @example
+   * ```ts
+   * const updates = bus.subscribe(['feed.updated'], { buffer: 64, whenFull: 'drop-oldest' });
+   * bus.publish('feed.updated', { url, newItems: 2 });
+   * bus.close(); // the loop below drains what the subscription holds, then ends
+   * for await (const { payload } of updates) log(`${payload.url}: ${payload.newItems} new`);
+   * ```
    */
   subscribe<K extends Topic<Events>>(
     topics: K | readonly K[],

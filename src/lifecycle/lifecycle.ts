@@ -145,6 +145,11 @@ export class Lifecycle {
    * @throws TypeError for a duplicate or empty name, a component without `stop`,
    * `dependsOn` that is not an array of names, or an unknown or `null` option;
    * RangeError for a bad `graceMs`; LifecycleError once started.
+   * @example
+   * ```ts
+   * app.add('bus', poolBus);
+   * app.add('pool', pool, { dependsOn: ['bus'] }); // stops before the bus it reports to
+   * ```
    */
   add(name: string, component: Component, options: AddOptions = {}): this {
     if (typeof name !== 'string' || name === '') {

@@ -22,7 +22,10 @@ export interface RetryOptions {
    * Decides whether a failed attempt is retried (called only while attempts remain; an
    * abort is never retried, and an error marked with `NonRetryableError` never is
    * either). A throw from it fails the job with that error.
-   * @example retryIf: (error) => !(error instanceof HttpError && error.status === 404)
+   * @example
+   * ```ts
+   * retry: { attempts: 3, retryIf: (error) => !(error instanceof NotFound) },
+   * ```
    */
   readonly retryIf?: ((error: unknown, attempt: number) => boolean) | undefined;
 }

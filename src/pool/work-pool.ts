@@ -111,8 +111,7 @@ const CANCELLED_VIEW = errorView(new AbortError('Job was cancelled'));
  *     embed: { concurrency: 1, rate: { limit: 5, intervalMs: 1000 } },
  *   },
  * });
- * const page = await pool.run('fetch', ({ signal }) => fetch(url, { signal }), { priority: 5 });
- * await pool.close();
+ * const page = await pool.run('fetch', ({ signal }) => download(url, signal), { priority: 5 });
  * ```
  */
 // The bare `WorkPool` means "a pool of any job types": every specific pool is assignable

@@ -120,6 +120,19 @@ export function workerModule<
  * Wraps a worker module's function so the pool can run it in a thread. The wrapped
  * function never rejects and resolves to nothing: every way the task can end, including
  * a value that cannot be cloned, is posted to the pool over the job's port.
+ *
+ * @example
+ * ```ts
+ * export default workerTask((input: ChecksumInput, ctx) => {
+ *   let digest = input.text;
+ *   for (let round = 1; round <= input.rounds; round++) {
+ *     ctx.signal.throwIfAborted();
+ *     digest = createHash('sha256').update(digest).digest('hex');
+ *     if (round % (input.rounds / 4) === 0) ctx.progress(round / input.rounds, `round ${round}`);
+ *   }
+ *   return digest.slice(0, 16);
+ * });
+ * ```
  */
 export function workerTask<I, R>(
   fn: (input: I, context: WorkerTaskContext) => R | PromiseLike<R>,
