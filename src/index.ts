@@ -54,14 +54,15 @@ export type {
   SubscriptionStats,
 } from './bus/subscription.js';
 export type { Envelope, EnvelopeOf, Topic } from './bus/envelope.js';
-export {
-  WorkPool,
-  type TaskType,
-  type WorkerInput,
-  type WorkerInputOf,
-  type WorkerResultOf,
-  type WorkerType,
-} from './pool/work-pool.js';
+export { WorkPool } from './pool/work-pool.js';
+export type {
+  TaskType,
+  TypeName,
+  WorkerInput,
+  WorkerInputOf,
+  WorkerResultOf,
+  WorkerType,
+} from './pool/job-types.js';
 export type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './pool/snapshot.js';
 export {
   workerModule,

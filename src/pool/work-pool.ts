@@ -10,16 +10,7 @@ import {
 import { RingBuffer } from '../history/ring-buffer.js';
 import { after, type Timer } from '../internal/timer.js';
 import { assertNotHolding } from '../sync/lockdep.js';
-import {
-  callable,
-  duration,
-  finite,
-  integer,
-  oneOf,
-  options,
-  optionalName,
-  optionalSignal,
-} from '../validate.js';
+import { duration, integer, oneOf, options } from '../validate.js';
 import { Admission } from './admission.js';
 import { Attempt, type AttemptHost } from './attempt.js';
 import type { CloseReport, PoolEvents } from './events.js';
@@ -34,62 +25,23 @@ import {
   type JobView,
   type Task,
 } from './job.js';
+import type { TaskType, TypeName, WorkerInputOf, WorkerResultOf, WorkerType } from './job-types.js';
 import {
   normalizeOptions,
-  timeLimit,
   type JobTypesOptions,
   type NormalizedOptions,
   type WorkPoolOptions,
 } from './options.js';
 import { ProgressCoalescer } from './progress.js';
-import { backoffDelay, normalizeRetry, type NormalizedRetry } from './retry.js';
+import { backoffDelay } from './retry.js';
+import type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './snapshot.js';
+import { newRecord, prepareSubmission, type Submission } from './submission.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
-import { deepFreeze, errorView, frozenCopy, jobView, queuedInOrder } from './views.js';
+import { deepFreeze, errorView, jobView, queuedInOrder } from './views.js';
 import { WorkerRunner } from './worker-runner.js';
-import type { AnyWorkerModule, WorkerModule } from './worker-task.js';
-import type { PoolSnapshot, SnapshotOptions, TypeLoad, CloseOptions } from './snapshot.js';
-
-/** Input of a worker-type job: structured-cloneable data (checked, and copied, at submit). */
-export type WorkerInput = string | number | boolean | null | bigint | object;
-
-type TypeName<T> = keyof T & string;
-
-/** The job types of `T` whose jobs are functions run in the pool's thread. */
-export type TaskType<T extends JobTypesOptions> = {
-  [K in TypeName<T>]: T[K] extends { readonly worker: string | URL | AnyWorkerModule } ? never : K;
-}[TypeName<T>];
-
-/** The input a worker type takes: its module's, when given with `workerModule`. */
-export type WorkerInputOf<O> = O extends { readonly worker: WorkerModule<infer I, unknown> }
-  ? I
-  : WorkerInput;
-
-/** The result a worker type's jobs give: its module's, when given with `workerModule`. */
-export type WorkerResultOf<O> = O extends { readonly worker: WorkerModule<unknown, infer R> }
-  ? R
-  : unknown;
-
-/** The job types of `T` whose jobs run in worker threads (submitted as input). */
-export type WorkerType<T extends JobTypesOptions> = {
-  [K in TypeName<T>]: T[K] extends { readonly worker?: undefined } ? never : K;
-}[TypeName<T>];
-
-/** A validated submission, ready to admit. */
-interface Submission {
-  readonly queue: TypeQueue;
-  readonly task: Task<unknown> | undefined;
-  readonly input: unknown;
-  readonly priority: number;
-  readonly key: string | undefined;
-  readonly timeoutMs: number | undefined;
-  readonly retry: NormalizedRetry | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly meta: Readonly<Record<string, unknown>> | undefined;
-}
 
 type State = 'open' | 'closing' | 'closed';
 
-const JOB_KEYS = ['priority', 'key', 'timeoutMs', 'retry', 'signal', 'meta'];
 const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 /** The error view of every cancelled job (its AbortError is built only if its result is read). */
 const CANCELLED_VIEW = errorView(new AbortError('Job was cancelled'));
@@ -440,39 +392,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   /** Validates a submission once, before anything changes (and before `run` waits). */
   #prepare(type: string, work: unknown, jobOptions: JobOptions | undefined): Submission {
     const queue = this.#queueOf(type);
-    const o = jobOptions === undefined ? {} : options('job options', jobOptions, JOB_KEYS);
-    const runner = this.#runners.get(queue.name);
-    let task: Task<unknown> | undefined;
-    let input: unknown;
-    if (runner === undefined) {
-      task = callable(`task (of a ${queue.name} job)`, work as Task<unknown>);
-    } else {
-      if (typeof work === 'function') {
-        throw new TypeError(
-          `${queue.name} jobs run in worker threads: submit structured-cloneable input, not a function`,
-        );
-      }
-      try {
-        input = structuredClone(work);
-      } catch (error) {
-        throw new TypeError(`input of a ${queue.name} job must be structured-cloneable`, {
-          cause: error,
-        });
-      }
-    }
-    const d = queue.config.defaults;
-    return {
-      queue,
-      task,
-      input,
-      priority: o.priority === undefined ? (d.priority ?? 0) : finite('priority', o.priority),
-      key: optionalName('key', o.key),
-      timeoutMs: o.timeoutMs === undefined ? d.timeoutMs : timeLimit('timeoutMs', o.timeoutMs),
-      retry: o.retry === undefined ? d.retry : normalizeRetry('retry', o.retry),
-      signal: optionalSignal('signal', o.signal),
-      meta:
-        o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>),
-    };
+    return prepareSubmission(queue, this.#runners.get(queue.name), work, jobOptions);
   }
 
   #checkOpen(s: Submission): void {
@@ -510,43 +430,16 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     const now = Date.now();
     const aging = this.#o.aging;
     const runner = this.#runners.get(queue.name);
-    const record: JobRecord = {
+    const record = newRecord(s, {
       id: `job-${++this.#ids}`,
-      typeIndex: queue.index,
-      type: queue.name,
-      priority: s.priority,
       // Aging raises every queued job's effective priority at the same rate, so the order
       // between two jobs depends only on priority − queuedAt·by/everyMs: a time-invariant
       // rank that a heap can keep ordered without re-sorting as time passes.
       rank: aging ? s.priority - ((now - this.#t0) * aging.by) / aging.everyMs : s.priority,
       seq: ++this.#seq,
-      key: s.key,
       task: s.task ?? (runner as WorkerRunner).task(s.input),
-      timeoutMs: s.timeoutMs,
-      retry: s.retry,
-      meta: s.meta,
-      queuedAt: now,
-      status: 'queued',
-      slot: undefined,
-      attempt: 0,
-      startedAt: undefined,
-      finishedAt: undefined,
-      progress: 0,
-      note: undefined,
-      stalled: false,
-      error: undefined,
-      cancelReason: undefined,
-      cancelRequested: false,
-      current: undefined,
-      backoff: undefined,
-      reporter: undefined,
-      claims: 1,
-      detach: undefined,
-      outcome: undefined,
-      resolve: undefined,
-      reject: undefined,
-      resultPromise: undefined,
-    };
+      now,
+    });
     // Found before anything changes, so a refused submit leaves no trace.
     const victim =
       reserved || this.#room.hasRoom

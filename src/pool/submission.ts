@@ -1,0 +1,115 @@
+import { callable, finite, options, optionalName, optionalSignal } from '../validate.js';
+import type { JobOptions, JobRecord, Task } from './job.js';
+import { timeLimit } from './options.js';
+import { normalizeRetry, type NormalizedRetry } from './retry.js';
+import type { TypeQueue } from './type-queue.js';
+import { frozenCopy } from './views.js';
+import type { WorkerRunner } from './worker-runner.js';
+
+const JOB_KEYS = ['priority', 'key', 'timeoutMs', 'retry', 'signal', 'meta'];
+
+/** A validated submission, ready to admit. */
+/** @internal */
+export interface Submission {
+  readonly queue: TypeQueue;
+  readonly task: Task<unknown> | undefined;
+  readonly input: unknown;
+  readonly priority: number;
+  readonly key: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly retry: NormalizedRetry | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * Validates one `submit`/`run` call before anything changes: the task (or, for a worker
+ * type, its input, structured-cloned so the caller's later changes do not leak in), every
+ * option (unknown keys refused), and the type's `defaults` filled in.
+ * @internal
+ */
+export function prepareSubmission(
+  queue: TypeQueue,
+  runner: WorkerRunner | undefined,
+  work: unknown,
+  jobOptions: JobOptions | undefined,
+): Submission {
+  const o = jobOptions === undefined ? {} : options('job options', jobOptions, JOB_KEYS);
+  let task: Task<unknown> | undefined;
+  let input: unknown;
+  if (runner === undefined) {
+    task = callable(`task (of a ${queue.name} job)`, work as Task<unknown>);
+  } else {
+    if (typeof work === 'function') {
+      throw new TypeError(
+        `${queue.name} jobs run in worker threads: submit structured-cloneable input, not a function`,
+      );
+    }
+    try {
+      input = structuredClone(work);
+    } catch (error) {
+      throw new TypeError(`input of a ${queue.name} job must be structured-cloneable`, {
+        cause: error,
+      });
+    }
+  }
+  const d = queue.config.defaults;
+  return {
+    queue,
+    task,
+    input,
+    priority: o.priority === undefined ? (d.priority ?? 0) : finite('priority', o.priority),
+    key: optionalName('key', o.key),
+    timeoutMs: o.timeoutMs === undefined ? d.timeoutMs : timeLimit('timeoutMs', o.timeoutMs),
+    retry: o.retry === undefined ? d.retry : normalizeRetry('retry', o.retry),
+    signal: optionalSignal('signal', o.signal),
+    meta: o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>),
+  };
+}
+
+/** What the pool decides for a new record; the rest comes from the submission. @internal */
+export interface RecordStart {
+  readonly id: string;
+  readonly rank: number;
+  readonly seq: number;
+  readonly task: Task<unknown>;
+  readonly now: number;
+}
+
+/** A new job record, queued for its first attempt, with its creator as its one caller. @internal */
+export function newRecord(s: Submission, start: RecordStart): JobRecord {
+  return {
+    id: start.id,
+    typeIndex: s.queue.index,
+    type: s.queue.name,
+    priority: s.priority,
+    rank: start.rank,
+    seq: start.seq,
+    key: s.key,
+    task: start.task,
+    timeoutMs: s.timeoutMs,
+    retry: s.retry,
+    meta: s.meta,
+    queuedAt: start.now,
+    status: 'queued',
+    slot: undefined,
+    attempt: 0,
+    startedAt: undefined,
+    finishedAt: undefined,
+    progress: 0,
+    note: undefined,
+    stalled: false,
+    error: undefined,
+    cancelReason: undefined,
+    cancelRequested: false,
+    current: undefined,
+    backoff: undefined,
+    reporter: undefined,
+    claims: 1,
+    detach: undefined,
+    outcome: undefined,
+    resolve: undefined,
+    reject: undefined,
+    resultPromise: undefined,
+  };
+}
