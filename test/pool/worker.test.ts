@@ -47,6 +47,8 @@ describe('worker-thread job types', () => {
 
   it('refuses a function, or input that cannot be cloned, with a TypeError', async () => {
     const pool = newPool();
+    // The runtime check is for callers the compiler cannot see (plain JavaScript, casts).
+    // @ts-expect-error a worker type takes input, not a function
     expect(() => pool.submit('cpu', () => 1)).toThrow(
       /worker threads: submit structured-cloneable input/,
     );
