@@ -10,6 +10,7 @@ export {
   LockHeldWhileWaitingError,
   LifecycleError,
   WorkerError,
+  NonRetryableError,
   type WorkbusErrorCode,
   type LockOrderEdge,
 } from './errors.js';
