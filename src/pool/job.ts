@@ -204,6 +204,13 @@ export class Job<R = unknown> {
   #detach: (() => void) | undefined;
   /** This caller's own ending, when it gave up while the job went on for others. */
   #released: Promise<never> | undefined;
+  /**
+   * The result as handed to a caller with a wait of its own (a signal or a time limit):
+   * it follows the job's, but rejects at once when this caller gives up while the job goes
+   * on for others — even if the caller read it before (as `run()` always does).
+   */
+  #own: Promise<R> | undefined;
+  #rejectOwn: ((error: unknown) => void) | undefined;
 
   /** @internal Created by `WorkPool.submit`, `run`, and each join by key. */
   constructor(
@@ -266,6 +273,19 @@ export class Job<R = unknown> {
    */
   get result(): Promise<R> {
     if (this.#released !== undefined) return this.#released;
+    const shared = this.#sharedResult();
+    if (this.#detach === undefined) return shared;
+    if (this.#own === undefined) {
+      this.#own = new Promise<R>((resolve, reject) => {
+        this.#rejectOwn = reject;
+        shared.then(resolve, reject);
+      });
+      this.#own.catch(noop); // see the getter's note on unhandled rejections
+    }
+    return this.#own;
+  }
+
+  #sharedResult(): Promise<R> {
     const record = this.#record;
     if (record.resultPromise === undefined) {
       const outcome = record.outcome;
@@ -313,6 +333,7 @@ export class Job<R = unknown> {
         : new AbortError(`Stopped waiting for job ${this.#record.id}`, { cause: reason });
     this.#released = Promise.reject(error);
     this.#released.catch(noop);
+    this.#rejectOwn?.(error);
   }
 }
 
