@@ -91,6 +91,8 @@ interface Submission {
   readonly priority: number;
   readonly key: string | undefined;
   readonly timeoutMs: number | undefined;
+  /** The submit's own `timeoutMs`: a joiner's wait limit (a type's default is not one). */
+  readonly waitMs: number | undefined;
   readonly retry: NormalizedRetry | undefined;
   readonly signal: AbortSignal | undefined;
   readonly meta: Readonly<Record<string, unknown>> | undefined;
@@ -463,13 +465,15 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       }
     }
     const d = queue.config.defaults;
+    const timeoutMs = timeLimit('timeoutMs', o.timeoutMs);
     return {
       queue,
       task,
       input,
       priority: o.priority === undefined ? (d.priority ?? 0) : finite('priority', o.priority),
       key: optionalName('key', o.key),
-      timeoutMs: o.timeoutMs === undefined ? d.timeoutMs : timeLimit('timeoutMs', o.timeoutMs),
+      timeoutMs: timeoutMs ?? d.timeoutMs,
+      waitMs: timeoutMs,
       retry: o.retry === undefined ? d.retry : normalizeRetry('retry', o.retry),
       signal: optionalSignal('signal', o.signal),
       meta:
@@ -496,7 +500,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     record.claims++;
     if (s.priority > record.priority) this.#raise(record, s.priority);
     // The joiner's timeoutMs bounds its own wait: the job keeps its creator's time limit.
-    return new Job(record, this.#host, s.signal, s.timeoutMs);
+    return new Job(record, this.#host, s.signal, s.waitMs);
   }
 
   #raise(record: JobRecord, priority: number): void {

@@ -407,6 +407,23 @@ describe('WorkPool per-type defaults', () => {
     await pool.close();
   });
 
+  it("a default timeoutMs limits the job's attempts, not the wait of a caller joining by key", async () => {
+    const pool = new WorkPool(withDefaults({ timeoutMs: 100 }));
+    const tasks = new Tasks();
+    pool.submit('b', tasks.task('blocker'));
+    pool.submit('a', tasks.task('shared'), { key: 'k' });
+    const joiner = pool.submit('a', tasks.task('unused'), { key: 'k' });
+    const joined = observe(joiner.result);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(joined().status).toBe('pending');
+    tasks.finish('blocker');
+    await flush();
+    tasks.finish('shared');
+    await flush();
+    expect(joined()).toEqual({ status: 'fulfilled', value: 'shared' });
+    await pool.close();
+  });
+
   it('a default retry retries a failed attempt', async () => {
     const pool = new WorkPool(withDefaults({ retry: { attempts: 2, baseMs: 100 } }));
     const errors: Error[] = [];
