@@ -7,8 +7,21 @@ import type { AnyWorkerModule, WorkerModule } from './worker-task.js';
  * types.
  */
 
-/** Input of a worker-type job: structured-cloneable data (checked, and copied, at submit). */
-export type WorkerInput = string | number | boolean | null | bigint | object;
+/**
+ * Input of a worker-type job: structured-cloneable data (checked, and copied, at submit).
+ *
+ * Any object but a function. A function is an `object` too; `call?: never` is what tells
+ * it (it has `call`) from data at compile time. The index-signature member is there for
+ * object literals, which the `object &` member alone would refuse as excess properties.
+ */
+export type WorkerInput =
+  | string
+  | number
+  | boolean
+  | null
+  | bigint
+  | (object & { readonly call?: never })
+  | { readonly [key: string]: unknown; readonly call?: never };
 
 /** The job type names of a `types` option. */
 export type TypeName<T> = keyof T & string;
@@ -30,5 +43,12 @@ export type WorkerResultOf<O> = O extends { readonly worker: WorkerModule<unknow
 
 /** The job types of `T` whose jobs run in worker threads (submitted as input). */
 export type WorkerType<T extends JobTypesOptions> = {
-  [K in TypeName<T>]: T[K] extends { readonly worker?: undefined } ? never : K;
+  // The key test comes first: `{ concurrency: 1 }` shares no property with the all-optional
+  // `{ worker?: undefined }`, so TypeScript's weak-type rule would call it no match, and
+  // every type without `worker` would count as a worker type.
+  [K in TypeName<T>]: 'worker' extends keyof T[K]
+    ? T[K] extends { readonly worker?: undefined }
+      ? never
+      : K
+    : never;
 }[TypeName<T>];

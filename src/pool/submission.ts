@@ -17,6 +17,8 @@ export interface Submission {
   readonly priority: number;
   readonly key: string | undefined;
   readonly timeoutMs: number | undefined;
+  /** The submit's own `timeoutMs`: a joiner's wait limit (a type's default is not one). */
+  readonly waitMs: number | undefined;
   readonly retry: NormalizedRetry | undefined;
   readonly signal: AbortSignal | undefined;
   readonly meta: Readonly<Record<string, unknown>> | undefined;
@@ -54,13 +56,15 @@ export function prepareSubmission(
     }
   }
   const d = queue.config.defaults;
+  const timeoutMs = timeLimit('timeoutMs', o.timeoutMs);
   return {
     queue,
     task,
     input,
     priority: o.priority === undefined ? (d.priority ?? 0) : finite('priority', o.priority),
     key: optionalName('key', o.key),
-    timeoutMs: o.timeoutMs === undefined ? d.timeoutMs : timeLimit('timeoutMs', o.timeoutMs),
+    timeoutMs: timeoutMs ?? d.timeoutMs,
+    waitMs: timeoutMs,
     retry: o.retry === undefined ? d.retry : normalizeRetry('retry', o.retry),
     signal: optionalSignal('signal', o.signal),
     meta: o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>),

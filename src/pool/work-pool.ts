@@ -25,7 +25,14 @@ import {
   type JobView,
   type Task,
 } from './job.js';
-import type { TaskType, TypeName, WorkerInputOf, WorkerResultOf, WorkerType } from './job-types.js';
+import type {
+  TaskType,
+  TypeName,
+  WorkerInput,
+  WorkerInputOf,
+  WorkerResultOf,
+  WorkerType,
+} from './job-types.js';
 import {
   normalizeOptions,
   type JobTypesOptions,
@@ -185,6 +192,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     input: WorkerInputOf<Types[K]>,
     options?: JobOptions,
   ): Job<WorkerResultOf<Types[K]>>;
+  /** As above, with the result type given (`submit<Parsed>('parse', input)`). */
+  submit<R>(type: WorkerType<Types>, input: WorkerInput, options?: JobOptions): Job<R>;
   submit<R>(type: string, work: unknown, options?: JobOptions): Job<R> {
     const s = this.#prepare(type, work, options);
     return (this.#join(s) ?? this.#create(s, false)) as Job<R>;
@@ -209,6 +218,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     input: WorkerInputOf<Types[K]>,
     options?: JobOptions,
   ): Promise<WorkerResultOf<Types[K]>>;
+  /** As above, with the result type given. */
+  run<R>(type: WorkerType<Types>, input: WorkerInput, options?: JobOptions): Promise<R>;
   async run<R>(type: string, work: unknown, options?: JobOptions): Promise<R> {
     // Waiting on the pool while holding a lock deadlocks as soon as a job needs that lock.
     assertNotHolding('WorkPool.run');
@@ -414,7 +425,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     record.claims++;
     if (s.priority > record.priority) this.#raise(record, s.priority);
     // The joiner's timeoutMs bounds its own wait: the job keeps its creator's time limit.
-    return new Job(record, this.#host, s.signal, s.timeoutMs);
+    return new Job(record, this.#host, s.signal, s.waitMs);
   }
 
   #raise(record: JobRecord, priority: number): void {

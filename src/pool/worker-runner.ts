@@ -1,7 +1,7 @@
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import { abortErrorOf, onAbort } from '../abort.js';
-import { WorkerError } from '../errors.js';
+import { NonRetryableError, WorkerError } from '../errors.js';
 import { after, type Timer } from '../internal/timer.js';
 import type { Task } from './job.js';
 import {
@@ -141,7 +141,9 @@ export class WorkerRunner {
     const { outcome } = report;
     if (teardown.aborted && teardown.reason !== THREAD_DIED) throw abortErrorOf(signal);
     if (outcome?.kind === 'returned') return outcome.value;
-    if (outcome?.kind === 'threw') throw outcome.error;
+    if (outcome?.kind === 'threw') {
+      throw outcome.nonRetryable ? nonRetryable(outcome.error) : outcome.error;
+    }
     if (outcome?.kind === 'broke') throw this.#error(outcome.problem, rebuild(outcome.detail));
     if (teardown.aborted) throw this.#error('its thread exited while running the job');
     // A wrapped task posts its outcome before it returns: this came from an unwrapped function.
@@ -202,6 +204,17 @@ function rebuild(detail: FailureDetail): Error {
   const error = new Error(detail.message);
   error.name = detail.name;
   if (detail.stack !== undefined) error.stack = detail.stack;
+  return error;
+}
+
+/** A `NonRetryableError` as its thread threw it, from the plain Error cloning left of it. */
+function nonRetryable(cloned: unknown): NonRetryableError {
+  if (!(cloned instanceof Error)) return new NonRetryableError(String(cloned));
+  const error = new NonRetryableError(
+    cloned.message,
+    cloned.cause === undefined ? undefined : { cause: cloned.cause },
+  );
+  if (cloned.stack !== undefined) error.stack = cloned.stack;
   return error;
 }
 

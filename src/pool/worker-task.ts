@@ -16,7 +16,7 @@
  * type's `cancelGraceMs`.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { AbortError } from '../errors.js';
+import { AbortError, NonRetryableError } from '../errors.js';
 
 /** What a worker task receives besides its input. */
 export interface WorkerTaskContext {
@@ -51,7 +51,11 @@ export interface FailureDetail {
 /** @internal How the task ended, as told to the pool. */
 export type WorkerOutcome =
   | { readonly kind: 'returned'; readonly value: unknown }
-  | { readonly kind: 'threw'; readonly error: unknown }
+  /**
+   * `nonRetryable`: the task threw a `NonRetryableError`, which cloning turns into a plain
+   * Error (class and `code` are lost), so the pool must be told to restore it.
+   */
+  | { readonly kind: 'threw'; readonly error: unknown; readonly nonRetryable: boolean }
   /** The task broke the thread boundary; the pool fails the job with `WorkerError`. */
   | { readonly kind: 'broke'; readonly problem: string; readonly detail: FailureDetail };
 
@@ -158,7 +162,7 @@ export function workerTask<I, R>(
       const value = await fn(input as I, { signal: controller.signal, id, attempt, progress });
       outcome = { kind: 'returned', value };
     } catch (error) {
-      outcome = { kind: 'threw', error };
+      outcome = { kind: 'threw', error, nonRetryable: error instanceof NonRetryableError };
     }
     if (badProgress !== undefined) {
       outcome = broke('reported progress the pool cannot take', badProgress);

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { WorkPool, type JobTypeOptions } from '../../src/index.js';
-import { expectCounts, flush, settled, Tasks } from './work-pool.helpers.js';
+import { TimeoutError, WorkPool, isAbortError, type JobTypeOptions } from '../../src/index.js';
+import { expectCounts, flush, observe, settled, Tasks } from './work-pool.helpers.js';
 
 const newPool = (): WorkPool<Record<'work', JobTypeOptions>> =>
   new WorkPool({
@@ -85,6 +85,42 @@ describe('WorkPool keys', () => {
     const b = pool.submit('work', () => 'b', { key: 'b' });
     expect(b).not.toBe(a);
     expect(await Promise.all([a.result, b.result])).toEqual(['a', 'b']);
+    await pool.close();
+  });
+
+  it('run() joining by key rejects at once when its own signal aborts; the job goes on for its creator', async () => {
+    const pool = newPool();
+    const tasks = new Tasks();
+    const first = pool.submit('work', tasks.task('shared'), { key: 'k' });
+    const controller = new AbortController();
+    // run() reads the result at once, before the abort: that promise must still reject.
+    const joined = observe(
+      pool.run('work', () => 'other', { key: 'k', signal: controller.signal }),
+    );
+    controller.abort('not needed any more');
+    await flush();
+    const outcome = joined();
+    expect(outcome.status).toBe('rejected');
+    expect(isAbortError((outcome as { error: unknown }).error)).toBe(true);
+    expect(first.status).toBe('running');
+    tasks.finish('shared');
+    expect(await first.result).toBe('shared');
+    await pool.close();
+  });
+
+  it('a joiner whose result was read before its wait limit rejects at the limit with TimeoutError', async () => {
+    vi.useFakeTimers();
+    const pool = newPool();
+    const tasks = new Tasks();
+    const first = pool.submit('work', tasks.task('shared'), { key: 'k' });
+    const joiner = pool.submit('work', () => 'other', { key: 'k', timeoutMs: 100 });
+    const joined = observe(joiner.result);
+    await vi.advanceTimersByTimeAsync(100);
+    const outcome = joined();
+    expect(outcome.status).toBe('rejected');
+    expect((outcome as { error: unknown }).error).toBeInstanceOf(TimeoutError);
+    tasks.finish('shared');
+    expect(await first.result).toBe('shared');
     await pool.close();
   });
 

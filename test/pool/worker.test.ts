@@ -3,6 +3,7 @@ import {
   EventBus,
   WorkPool,
   isAbortError,
+  NonRetryableError,
   TimeoutError,
   type JobView,
   type PoolEvents,
@@ -47,6 +48,8 @@ describe('worker-thread job types', () => {
 
   it('refuses a function, or input that cannot be cloned, with a TypeError', async () => {
     const pool = newPool();
+    // The runtime check is for callers the compiler cannot see (plain JavaScript, casts).
+    // @ts-expect-error a worker type takes input, not a function
     expect(() => pool.submit('cpu', () => 1)).toThrow(
       /worker threads: submit structured-cloneable input/,
     );
@@ -103,6 +106,22 @@ describe('worker-thread job types', () => {
     const job = pool.submit('cpu', { mode: 'throw', message: 'bad input' } satisfies CpuInput);
     await expect(job.result).rejects.toThrow('bad input');
     expect(job.view().error).toMatchObject({ message: 'bad input' });
+    await pool.close();
+  });
+
+  it('a NonRetryableError thrown in the thread fails the job at once, keeping its class and cause', async () => {
+    const pool = newPool();
+    const job = pool.submit(
+      'cpu',
+      { mode: 'nonRetryable', message: 'not found', cause: '404' } satisfies CpuInput,
+      { retry: { attempts: 3, baseMs: 0 } },
+    );
+    const error = await job.result.catch((e: unknown) => e);
+    // Cloning across the thread boundary keeps only a plain Error: the class is restored.
+    expect(error).toBeInstanceOf(NonRetryableError);
+    expect(error).toMatchObject({ code: 'NON_RETRYABLE', message: 'not found' });
+    expect((error as Error).cause).toMatchObject({ message: '404' });
+    expect(job.view()).toMatchObject({ status: 'failed', attempt: 1 });
     await pool.close();
   });
 
