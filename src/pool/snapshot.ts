@@ -16,7 +16,10 @@ export interface TypeLoad {
   /** Its concurrency limit now. */
   readonly limit: number;
   readonly paused: boolean;
-  /** Jobs are queued and a slot is free, but the type's rate allows no start now. */
+  /**
+   * Jobs are queued, a slot is free and the type is not paused, but its rate allows no
+   * start now (a paused type says so in `paused` instead).
+   */
   readonly heldByRate: boolean;
 }
 

@@ -10,7 +10,7 @@ import {
 import { RingBuffer } from '../history/ring-buffer.js';
 import { after, type Timer } from '../internal/timer.js';
 import { assertNotHolding } from '../sync/lockdep.js';
-import { duration, integer, oneOf, options } from '../validate.js';
+import { duration, finite, integer, oneOf, options } from '../validate.js';
 import { Admission } from './admission.js';
 import { Attempt, type AttemptHost } from './attempt.js';
 import type { CloseReport, PoolEvents } from './events.js';
@@ -366,7 +366,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    * ending at `deadline`.
    */
   stop(context: { readonly deadline?: number | undefined } = {}): Promise<CloseReport> {
-    const deadline = context.deadline ?? Date.now() + 10_000;
+    const deadline =
+      context.deadline === undefined ? Date.now() + 10_000 : finite('deadline', context.deadline);
     return this.close({ graceMs: Math.max(0, deadline - Date.now()) });
   }
 
