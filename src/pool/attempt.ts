@@ -61,9 +61,17 @@ export class Attempt implements TaskContext {
 
   /** Runs the task in a flow of its own (never the submitter's) and reports how it settles. */
   run(task: (context: TaskContext) => unknown): void {
+    // The promises that report the outcome are the job's too: the pool's code they run
+    // (the retry policy, the next dispatch) must not inherit the locks of whoever
+    // happened to start the job.
+    if (lockdep.enabled) runInOwnFlow(() => this.#run(task));
+    else this.#run(task);
+  }
+
+  #run(task: (context: TaskContext) => unknown): void {
     let outcome: Promise<unknown>;
     try {
-      outcome = Promise.resolve(lockdep.enabled ? runInOwnFlow(() => task(this)) : task(this));
+      outcome = Promise.resolve(task(this));
     } catch (error) {
       outcome = Promise.reject(error);
     }
@@ -86,7 +94,12 @@ export class Attempt implements TaskContext {
     if (this.aborted) return;
     this.aborted = true;
     this.abortReason = reason;
-    this.#controller?.abort(reason);
+    const controller = this.#controller;
+    if (controller === undefined) return;
+    // The task's abort listeners run now, synchronously, but in the task's flow: not in
+    // that of whoever cancelled it (who may hold locks the task's cleanup takes).
+    if (lockdep.enabled) runInOwnFlow(() => controller.abort(reason));
+    else controller.abort(reason);
   }
 
   /** Clears the attempt's timers (it ended). */

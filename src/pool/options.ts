@@ -179,7 +179,8 @@ function normalizeType(name: string, value: unknown): NormalizedType {
   if (t.rate !== undefined) {
     const r = options(`${field}.rate`, t.rate, ['limit', 'intervalMs']);
     rate = Object.freeze({
-      limit: integer(`${field}.rate.limit`, r.limit, 1),
+      // A RingBuffer of `limit` start times is kept: at most its largest capacity.
+      limit: integer(`${field}.rate.limit`, r.limit, 1, 2 ** 32 - 1),
       intervalMs: duration(`${field}.rate.intervalMs`, r.intervalMs, Number.MIN_VALUE),
     });
   }
@@ -240,7 +241,7 @@ export function normalizeOptions(value: WorkPoolOptions): NormalizedOptions {
       'reject',
       'drop-lowest',
     ] as const),
-    history: integer('history', o.history ?? 100, 0),
+    history: integer('history', o.history ?? 100, 0, 2 ** 32 - 1), // a RingBuffer's largest
     bus: o.bus as PoolEventSink | undefined,
     signal: optionalSignal('signal', o.signal),
     aging,

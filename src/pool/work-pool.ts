@@ -10,7 +10,7 @@ import {
 import { RingBuffer } from '../history/ring-buffer.js';
 import { after, type Timer } from '../internal/timer.js';
 import { assertNotHolding } from '../sync/lockdep.js';
-import { duration, finite, integer, oneOf, options } from '../validate.js';
+import { duration, finite, integer, oneOf, optionalSignal, options } from '../validate.js';
 import { Admission } from './admission.js';
 import { Attempt, type AttemptHost } from './attempt.js';
 import type { CloseReport, PoolEvents } from './events.js';
@@ -231,7 +231,11 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     await this.#room.reserve(s.signal);
     let job: Job<unknown>;
     try {
-      job = this.#join(s) ?? this.#create(s, true);
+      const rejoined = this.#join(s);
+      // A waiter ahead of this one may have queued the key's job meanwhile: joining it
+      // needs no room, so the reserved place goes to the next waiter.
+      if (rejoined !== undefined) this.#room.giveBack();
+      job = rejoined ?? this.#create(s, true);
     } catch (error) {
       this.#room.giveBack();
       throw error;
@@ -364,10 +368,19 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   /**
    * Lifecycle component stop: {@link WorkPool.close} with its defaults (drain), the grace
    * ending at `deadline`.
+   * @throws TypeError for a context that is not an object, an unknown or `null` key, or a
+   * `signal` that is not an AbortSignal; RangeError for a `deadline` that is not finite.
    */
-  stop(context: { readonly deadline?: number | undefined } = {}): Promise<CloseReport> {
+  stop(
+    context: {
+      readonly signal?: AbortSignal | undefined;
+      readonly deadline?: number | undefined;
+    } = {},
+  ): Promise<CloseReport> {
+    const o = options('stop context', context, ['signal', 'deadline']);
+    optionalSignal('signal', o.signal);
     const deadline =
-      context.deadline === undefined ? Date.now() + 10_000 : finite('deadline', context.deadline);
+      o.deadline === undefined ? Date.now() + 10_000 : finite('deadline', o.deadline);
     return this.close({ graceMs: Math.max(0, deadline - Date.now()) });
   }
 
@@ -421,7 +434,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   #join(s: Submission): Job<unknown> | undefined {
     if (s.key === undefined) return undefined;
     const record = s.queue.keys.get(s.key);
-    if (record === undefined) return undefined;
+    // A job its last caller cancelled (its task may not have honoured the abort yet) is
+    // ending as cancelled: a new caller gets a job of its own.
+    if (record === undefined || record.cancelRequested) return undefined;
     this.#checkOpen(s);
     record.claims++;
     if (s.priority > record.priority) this.#raise(record, s.priority);
