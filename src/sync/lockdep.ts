@@ -89,6 +89,18 @@ export const lockdep = {
     enabled = false;
     hook.disable();
   },
+  /**
+   * Runs `fn` as a flow of its own that holds no lock. Work started synchronously inside a
+   * critical section (an EventEmitter listener, an abort listener, a fire-and-forget
+   * call) inherits its locks, as an awaited call would: lockdep cannot tell the two apart
+   * when they start. Wrap work the section does not wait for in `detached`, so it is not
+   * reported as re-taking or ordering locks the section holds (for example
+   * `emitter.on('changed', () => lockdep.detached(() => void refreshLater()))`). Off, a
+   * plain call.
+   */
+  detached<T>(fn: () => T): T {
+    return enabled ? runInOwnFlow(fn) : fn();
+  },
   /** Forgets every recorded order (for tests). */
   reset(): void {
     graph.clear();

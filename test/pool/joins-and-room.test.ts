@@ -1,9 +1,9 @@
 /**
- * Review findings on the WorkPool: keys and queue room (each test failed before its fix).
+ * WorkPool keys and queue room together: joins after a wait, joins of a job being cancelled.
  */
 import { describe, expect, it } from 'vitest';
 import { WorkPool, isAbortError } from '../../src/index.js';
-import { Tasks, flush, observe } from '../pool/work-pool.helpers.js';
+import { Tasks, flush, observe } from './work-pool.helpers.js';
 
 describe('run() callers with one key waiting for room', () => {
   it('a waiter that joins the job its key now names gives its reserved place back', async () => {

@@ -1,5 +1,5 @@
 /**
- * Review findings on argument checks: every mistake gets a clear error at once, naming
+ * Argument checks at their limits: every mistake gets a clear error at once, naming
  * the field as the user wrote it (each test failed before its fix).
  */
 import { describe, expect, it } from 'vitest';
