@@ -17,7 +17,9 @@ export type WorkbusErrorCode =
   | 'NON_RETRYABLE'
   | 'LOCK_ORDER'
   | 'LOCK_HELD_WHILE_WAITING'
-  | 'LIFECYCLE';
+  | 'LIFECYCLE'
+  | 'FILE_LOCKED'
+  | 'LOCK_COMPROMISED';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -218,5 +220,40 @@ export class WorkerError extends WorkbusError {
 
   override get name(): 'WorkerError' {
     return 'WorkerError';
+  }
+}
+
+/** A file lock is held by someone else and the caller asked not to wait (`tryWithFileLock`). */
+export class FileLockedError extends WorkbusError {
+  override get name(): 'FileLockedError' {
+    return 'FileLockedError';
+  }
+
+  /** The path whose lock was held (as resolved: symlinks followed, absolute). */
+  readonly path: string;
+
+  constructor(path: string, options?: ErrorOptions) {
+    super('FILE_LOCKED', `The lock of ${path} is held`, options);
+    this.path = path;
+  }
+}
+
+/**
+ * A file lock was lost while held: its lock directory was removed, or its timestamp was
+ * changed by someone else (another process judged it stale and took it over). Exclusion
+ * may no longer hold, so the holder's work is aborted with this as the reason. The
+ * failure proper-lockfile reported is the `cause`.
+ */
+export class LockCompromisedError extends WorkbusError {
+  override get name(): 'LockCompromisedError' {
+    return 'LockCompromisedError';
+  }
+
+  /** The path whose lock was lost (as resolved: symlinks followed, absolute). */
+  readonly path: string;
+
+  constructor(path: string, options?: ErrorOptions) {
+    super('LOCK_COMPROMISED', `The lock of ${path} was lost while held`, options);
+    this.path = path;
   }
 }

@@ -11,6 +11,8 @@ export {
   LockHeldWhileWaitingError,
   LifecycleError,
   WorkerError,
+  FileLockedError,
+  LockCompromisedError,
   type WorkbusErrorCode,
   type LockOrderEdge,
 } from './errors.js';
@@ -102,3 +104,10 @@ export {
   type StopContext,
   type StopReport,
 } from './lifecycle/lifecycle.js';
+export { writeFileAtomic } from './fs/atomic-file.js';
+export {
+  withFileLock,
+  tryWithFileLock,
+  type FileLockOptions,
+  type FileLockTask,
+} from './fs/file-lock.js';

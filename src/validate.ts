@@ -176,6 +176,14 @@ export function optionalName(field: string, value: unknown): string | undefined 
   return value;
 }
 
+/** Requires a non-empty string (a name, a path). */
+export function nonEmptyString(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(`${field} must be a non-empty string, got ${show(value)}`);
+  }
+  return value;
+}
+
 /** Requires an `AbortSignal` or undefined. */
 export function optionalSignal(field: string, value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;

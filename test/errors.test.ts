@@ -3,6 +3,8 @@ import * as workbus from '../src/index.js';
 import {
   AbortError,
   ClosedError,
+  FileLockedError,
+  LockCompromisedError,
   LockHeldWhileWaitingError,
   LockOrderError,
   QueueFullError,
@@ -36,6 +38,8 @@ describe('errors', () => {
       'WORKER_FAILED',
       'WorkerError',
     ],
+    [new FileLockedError('/data/app.json'), 'FILE_LOCKED', 'FileLockedError'],
+    [new LockCompromisedError('/data/app.json'), 'LOCK_COMPROMISED', 'LockCompromisedError'],
   ])('%s has a stable code and its class name', (error, code, name) => {
     expect(error).toBeInstanceOf(WorkbusError);
     expect(error).toBeInstanceOf(Error);

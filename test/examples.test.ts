@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { apiExamples } from '../examples/api.js';
+import { files } from '../examples/files.js';
 import { runPipeline } from '../examples/pipeline.js';
 import { runPoolDemo } from '../examples/pool.js';
 import { tour } from '../examples/tour.js';
@@ -124,6 +125,12 @@ describe('examples', () => {
     expect(lines).toContain('page; the caller who left got an abort: true');
     expect(lines).toContain('NonRetryableError: 404 Not Found after 1 attempt');
     expect(lines.at(-1)).toMatch(/one shared download$/);
+  });
+
+  it('files: an atomic write, a locked read-modify-write, a lock found busy', async () => {
+    const lines: string[] = [];
+    await files((line) => lines.push(line));
+    expect(lines).toEqual(['opened 1 time(s): {"theme":"dark","opened":1}', 'busy: FILE_LOCKED']);
   });
 
   it('pipeline respects its limits, cancels half-way and accounts for every item', async () => {
