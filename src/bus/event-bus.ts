@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { onAbort, throwIfAborted } from '../abort.js';
 import { ClosedError, SubscriberLimitError } from '../errors.js';
-import { lockdep, runInOwnFlow } from '../sync/lockdep.js';
+import { enabled as lockdepOn, runInOwnFlow } from '../sync/lockdep.js';
 import { callable, integer, oneOf, optionalSignal, options as checkOptions } from '../validate.js';
 import type { Envelope, EnvelopeOf, Topic } from './envelope.js';
 import { Subscription, type SubscriberWhenFull, type SubscriptionPort } from './subscription.js';
@@ -155,7 +155,7 @@ export class EventBus<Events extends object> {
     const wrapped: Listener = (envelope) => {
       if (envelope.seq <= since) return;
       try {
-        if (lockdep.enabled) runInOwnFlow(() => call(envelope.payload, envelope));
+        if (lockdepOn) runInOwnFlow(() => call(envelope.payload, envelope));
         else call(envelope.payload, envelope);
       } catch (error) {
         this.#report(error, envelope);

@@ -1,5 +1,5 @@
 import { TimeoutError } from '../errors.js';
-import { lockdep, runInOwnFlow } from '../sync/lockdep.js';
+import { enabled as lockdepOn, runInOwnFlow } from '../sync/lockdep.js';
 import { after, type Timer } from '../internal/timer.js';
 import type { JobRecord, TaskContext } from './job.js';
 
@@ -64,7 +64,7 @@ export class Attempt implements TaskContext {
     // The promises that report the outcome are the job's too: the pool's code they run
     // (the retry policy, the next dispatch) must not inherit the locks of whoever
     // happened to start the job.
-    if (lockdep.enabled) runInOwnFlow(() => this.#run(task));
+    if (lockdepOn) runInOwnFlow(() => this.#run(task));
     else this.#run(task);
   }
 
@@ -98,7 +98,7 @@ export class Attempt implements TaskContext {
     if (controller === undefined) return;
     // The task's abort listeners run now, synchronously, but in the task's flow: not in
     // that of whoever cancelled it (who may hold locks the task's cleanup takes).
-    if (lockdep.enabled) runInOwnFlow(() => controller.abort(reason));
+    if (lockdepOn) runInOwnFlow(() => controller.abort(reason));
     else controller.abort(reason);
   }
 

@@ -46,7 +46,8 @@ const graph = new Map<string, Map<string, string>>();
 /** Same-class nesting: instance node → (instance node taken while it was held → stack). */
 let instanceGraph = new WeakMap<object, Map<object, string>>();
 const nodeLabels = new WeakMap<object, string>();
-let enabled = false;
+/** Whether checking is on; a live binding, so hot paths read it without a getter call. */
+export let enabled = false;
 
 /** Set while `attributed` builds the promise it hands out, to learn that promise's asyncId. */
 let capturing = false;
