@@ -11,6 +11,11 @@ export {
   LockHeldWhileWaitingError,
   LifecycleError,
   WorkerError,
+  StoreError,
+  StoreBusyError,
+  StoreCorruptError,
+  StoreLockedError,
+  StoreSchemaError,
   type WorkbusErrorCode,
   type LockOrderEdge,
 } from './errors.js';
@@ -102,3 +107,13 @@ export {
   type StopContext,
   type StopReport,
 } from './lifecycle/lifecycle.js';
+export { Database } from './store/database.js';
+export type { CallOptions, DatabaseOptions } from './store/options.js';
+export type {
+  Migration,
+  Row,
+  RunResult,
+  SqlParams,
+  SqlValue,
+  Statement,
+} from './store/protocol.js';
