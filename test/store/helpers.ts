@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterEach } from 'vitest';
 import { Database } from '../../src/store/database.js';
 import type { DatabaseOptions } from '../../src/store/options.js';
@@ -44,3 +45,25 @@ export const SLOW_INSERT =
   'INSERT INTO scratch (x) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT x FROM c';
 
 export const SCRATCH: Migration = { version: 2, up: 'CREATE TABLE scratch (x INTEGER)' };
+
+/**
+ * Resolves once some connection holds `file`'s write lock, seen from a connection of the
+ * test's own that tries to take it: a gate on "the thread is inside a write", not a sleep.
+ */
+export async function untilWriting(file: string): Promise<void> {
+  const probe = new BetterSqlite3(file, { timeout: 0 });
+  try {
+    for (;;) {
+      try {
+        probe.exec('BEGIN IMMEDIATE');
+        probe.exec('ROLLBACK');
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_BUSY') return;
+        throw error;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    probe.close();
+  }
+}
