@@ -169,8 +169,9 @@ export class Database implements Component {
 
   /**
    * Every row of a query. The thread reads them in one statement (no transaction stays
-   * open afterwards) and sends them in pages of 1000 rows, so the event loop handles
-   * other events between pages.
+   * open afterwards) and hands them over in pages of 1000 rows, each asked for when the
+   * previous one has arrived, so the event loop handles other events between pages. An
+   * abort stops the hand-over at the next page.
    * @throws StoreError for a SQLite error; ClosedError after `stop()`.
    */
   all(sql: string, params: SqlParams, options: CallOptions): Promise<Row[]> {
@@ -345,6 +346,8 @@ export class Database implements Component {
     if (call === undefined || call.id !== reply.id) return;
     if (reply.kind === 'page') {
       for (const row of reply.rows) call.rows.push(row);
+      const next: Envelope = { id: call.id, request: { kind: 'next' } };
+      this.#worker.postMessage(next);
     } else {
       call.settle(reply);
     }

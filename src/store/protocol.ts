@@ -43,6 +43,8 @@ export type Request =
       readonly migrations: readonly Migration[];
     }
   | { readonly kind: 'get' | 'all'; readonly sql: string; readonly params: SqlParams }
+  /** The next page of the `all` with the same id. */
+  | { readonly kind: 'next' }
   | { readonly kind: 'transaction'; readonly statements: readonly Statement[] }
   | { readonly kind: 'batch'; readonly sql: string; readonly rows: readonly SqlParams[] }
   | { readonly kind: 'close' };
@@ -69,8 +71,8 @@ export interface SqliteFailure {
 }
 
 /**
- * The thread's answers to one request: zero or more `page`s of rows (an `all`), then
- * exactly one `done` or `failed`.
+ * The thread's answer to one request: `done` or `failed`, or for an `all` and each
+ * `next` after it, a `page` of rows until the last has been sent.
  * @internal
  */
 export type Reply =

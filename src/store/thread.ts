@@ -167,29 +167,42 @@ function batch(id: number, sql: string, rows: readonly SqlParams[]): unknown {
   });
 }
 
-function send(reply: Reply): void {
-  parentPort?.postMessage(reply);
-}
+/** The rows of the `all` being handed over, page by page. */
+let paging: { readonly id: number; readonly rows: readonly Row[]; next: number } | undefined;
 
 /**
  * Reads run as one statement, outside any explicit transaction, so SQLite's read
- * snapshot ends before the first page is posted; the pages then cross one message each,
- * and the app's thread handles other events between them.
+ * snapshot ends before the first row crosses. An `all` then crosses a page at a time,
+ * each sent only when the app's thread asks for it (`next`): Node delivers every message
+ * already queued on a port in one turn of the event loop, so pages sent all at once
+ * would be deserialised all at once, as if unpaged.
  */
-function read(id: number, request: Extract<Request, { kind: 'get' | 'all' }>): unknown {
+function read(id: number, request: Extract<Request, { kind: 'get' | 'all' }>): Reply {
   const statement = connection().prepare(request.sql);
   if (request.kind === 'get') {
     const row = statement.get(...bind(request.params)) as Row | undefined;
     checkAbort(id);
-    return row;
+    return { id, kind: 'done', value: row };
   }
-  const rows = statement.all(...bind(request.params)) as Row[];
-  checkAbort(id);
-  for (let start = 0; start < rows.length; start += data.pageSize) {
-    send({ id, kind: 'page', rows: rows.slice(start, start + data.pageSize) });
-  }
-  return rows.length;
+  paging = { id, rows: statement.all(...bind(request.params)) as Row[], next: 0 };
+  return nextPage(id);
 }
+
+/** The next page of the `all` in progress, or `done` after the last; stops on an abort. */
+function nextPage(id: number): Reply {
+  const current = paging;
+  if (current?.id !== id) throw new Stop({ kind: 'sqlite', error: noReadFailure });
+  checkAbort(id);
+  if (current.next >= current.rows.length) {
+    paging = undefined;
+    return { id, kind: 'done', value: current.rows.length };
+  }
+  const rows = current.rows.slice(current.next, current.next + data.pageSize);
+  current.next += data.pageSize;
+  return { id, kind: 'page', rows };
+}
+
+const noReadFailure: SqliteFailure = { message: 'No read in progress', code: undefined };
 
 function close(): undefined {
   if (db === undefined) return undefined;
@@ -207,28 +220,32 @@ function close(): undefined {
   return undefined;
 }
 
-function handle({ id, request }: Envelope): unknown {
+function handle({ id, request }: Envelope): Reply {
+  const done = (value: unknown): Reply => ({ id, kind: 'done', value });
   switch (request.kind) {
     case 'open':
-      return open(id, request.synchronous, request.migrations);
+      return done(open(id, request.synchronous, request.migrations));
     case 'get':
     case 'all':
       return read(id, request);
+    case 'next':
+      return nextPage(id);
     case 'transaction':
-      return transaction(id, request.statements);
+      return done(transaction(id, request.statements));
     case 'batch':
-      return batch(id, request.sql, request.rows);
+      return done(batch(id, request.sql, request.rows));
     case 'close':
-      return close();
+      return done(close());
   }
 }
 
 parentPort?.on('message', (envelope: Envelope) => {
   let reply: Reply;
   try {
-    reply = { id: envelope.id, kind: 'done', value: handle(envelope) };
+    reply = handle(envelope);
   } catch (error) {
+    paging = undefined;
     reply = { id: envelope.id, kind: 'failed', failure: failureOf(error) };
   }
-  send(reply);
+  parentPort?.postMessage(reply);
 });

@@ -55,6 +55,23 @@ describe('Database cancellation', () => {
     await expect(import('node:fs').then((fs) => fs.existsSync(file))).resolves.toBe(false);
   });
 
+  it('rolls back the migrations of an open whose signal aborts while they run', async () => {
+    const file = tempFile();
+    const controller = new AbortController();
+    const opening = Database.open(file, {
+      signal: controller.signal,
+      migrations: [...ITEMS, SCRATCH, { version: 3, up: SLOW_INSERT }],
+    });
+    await untilWriting(file);
+    controller.abort();
+    await expect(opening).rejects.toSatisfy(isAbortError);
+    const db = await open(file);
+    expect(
+      await db.get("SELECT name FROM sqlite_master WHERE name = 'scratch'", [], { signal }),
+    ).toBeUndefined();
+    await stop(db);
+  });
+
   it('never runs a call aborted while it waits its turn', async () => {
     const file = tempFile();
     const db = await open(file, { migrations: [...ITEMS, SCRATCH] });

@@ -120,11 +120,22 @@ describe('Database calls', () => {
     await stop(db);
   });
 
-  it('returns a large read whole, sent in pages', async () => {
+  it('returns a large read whole, handed over a page per turn of the event loop', async () => {
     const db = await open(tempFile());
     const rows = Array.from({ length: 4321 }, (_, i) => [`n${i}`]);
     await db.batch('INSERT INTO item (name) VALUES (?)', rows, { signal });
+    let turns = 0;
+    let reading = true;
+    const spin = (): void => {
+      turns++;
+      if (reading) setImmediate(spin);
+    };
+    setImmediate(spin);
     const read = await db.all('SELECT id, name FROM item ORDER BY id', [], { signal });
+    reading = false;
+    // Each of the 5 pages is asked for after the previous one arrived: a round trip, so
+    // the event loop went round between any two of them.
+    expect(turns).toBeGreaterThanOrEqual(4);
     expect(read).toHaveLength(4321);
     expect(read[4320]).toEqual({ id: 4321, name: 'n4320' });
     await stop(db);
