@@ -7,6 +7,7 @@ import {
   StoreLockedError,
   StoreSchemaError,
 } from '../../src/errors.js';
+import { Lifecycle } from '../../src/lifecycle/lifecycle.js';
 import { Database } from '../../src/store/database.js';
 import { ITEMS, names, open, signal, stop, tempFile } from './helpers.js';
 
@@ -233,6 +234,16 @@ describe('Database.stop', () => {
     const again = await open(file);
     expect(await names(again)).toEqual(['a', 'b']);
     await stop(again);
+  });
+
+  it('is a Lifecycle component', async () => {
+    const db = await open(tempFile());
+    const app = new Lifecycle();
+    app.add('store', db);
+    await app.start();
+    const report = await app.stop();
+    expect(report.components.map((c) => c.outcome)).toEqual(['stopped']);
+    await expect(db.get('SELECT 1', [], { signal })).rejects.toBeInstanceOf(ClosedError);
   });
 
   it('with its signal aborted, rejects the calls still waiting', async () => {
