@@ -61,8 +61,9 @@ const BUSY_BACKOFF: NormalizedRetry = {
 const BUSY = Symbol('busy');
 
 /**
- * Files open in this process. SQLite's locks are per process on some platforms and a
- * second connection would be a second writer, so one file has one `Database` per process.
+ * Files open in this process: one writer per database per process. A second `Database`
+ * on the same file would be a second writer queue, racing this one for SQLite's lock
+ * instead of waiting its turn in order.
  */
 const openFiles = new Set<string>();
 
@@ -158,8 +159,10 @@ export class Database implements Component {
   }
 
   /**
-   * The first row of a query, or `undefined` when it returns none.
-   * @throws StoreError for a SQLite error; ClosedError after `stop()`.
+   * The first row of a read-only query, or `undefined` when it returns none (a statement
+   * that writes is a TypeError: use {@link Database.run}).
+   * @throws TypeError for SQL that writes; StoreError for a SQLite error; ClosedError
+   *   after `stop()`.
    */
   get(sql: string, params: SqlParams, options: CallOptions): Promise<Row | undefined> {
     return this.#entry('get', options, (signal) =>
@@ -168,11 +171,13 @@ export class Database implements Component {
   }
 
   /**
-   * Every row of a query. The thread reads them in one statement (no transaction stays
+   * Every row of a read-only query (a statement that writes, even with `RETURNING`, is a
+   * TypeError: writes go through the ordered, transactional calls below). The thread reads them in one statement (no transaction stays
    * open afterwards) and hands them over in pages of 1000 rows, each asked for when the
    * previous one has arrived, so the event loop handles other events between pages. An
    * abort stops the hand-over at the next page.
-   * @throws StoreError for a SQLite error; ClosedError after `stop()`.
+   * @throws TypeError for SQL that writes; StoreError for a SQLite error; ClosedError
+   *   after `stop()`.
    */
   all(sql: string, params: SqlParams, options: CallOptions): Promise<Row[]> {
     return this.#entry('all', options, (signal) =>
@@ -256,7 +261,7 @@ export class Database implements Component {
     await this.#close();
   }
 
-  /** Checkpoints and closes the connection, ends the thread; keeps the first failure. */
+  /** Checkpoints and closes the connection, then ends the thread. */
   async #close(): Promise<void> {
     try {
       if (this.#state !== 'closed') await this.#send({ kind: 'close' }, undefined);
@@ -368,6 +373,8 @@ export class Database implements Component {
         return this.#busy();
       case 'aborted':
         return signal === undefined ? new ClosedError() : abortErrorOf(signal);
+      case 'usage':
+        return new TypeError(failure.message);
       case 'corrupt':
         return new StoreCorruptError(`${path} is not a SQLite database: ${failure.message}`, {
           path,

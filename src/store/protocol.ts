@@ -60,6 +60,7 @@ export type Failure =
   | { readonly kind: 'busy' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'corrupt'; readonly message: string }
+  | { readonly kind: 'usage'; readonly message: string }
   | { readonly kind: 'migration'; readonly version: number; readonly error: SqliteFailure }
   | { readonly kind: 'newer'; readonly version: number; readonly known: number }
   | { readonly kind: 'sqlite'; readonly error: SqliteFailure };

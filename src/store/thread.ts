@@ -179,6 +179,13 @@ let paging: { readonly id: number; readonly rows: readonly Row[]; next: number }
  */
 function read(id: number, request: Extract<Request, { kind: 'get' | 'all' }>): Reply {
   const statement = connection().prepare(request.sql);
+  // A write here would bypass the writer queue and BEGIN IMMEDIATE.
+  if (!statement.readonly) {
+    throw new Stop({
+      kind: 'usage',
+      message: `${request.kind}() takes read-only SQL; write with run(), transaction() or batch(): ${request.sql}`,
+    });
+  }
   if (request.kind === 'get') {
     const row = statement.get(...bind(request.params)) as Row | undefined;
     checkAbort(id);

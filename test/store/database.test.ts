@@ -164,10 +164,26 @@ describe('Database calls', () => {
     await stop(db);
   });
 
+  it('refuses a write through get() or all(): writes go through the writer queue', async () => {
+    const db = await open(tempFile());
+    await expect(
+      db.all("INSERT INTO item (name) VALUES ('x') RETURNING id", [], { signal }),
+    ).rejects.toThrow(/all\(\) takes read-only SQL/);
+    await expect(db.get('DELETE FROM item RETURNING id', [], { signal })).rejects.toThrow(
+      TypeError,
+    );
+    expect(await names(db)).toEqual([]);
+    await stop(db);
+  });
+
   it('turns on foreign keys and WAL', async () => {
     const db = await open(tempFile());
-    expect(await db.get('PRAGMA foreign_keys', [], { signal })).toEqual({ foreign_keys: 1 });
-    expect(await db.get('PRAGMA journal_mode', [], { signal })).toEqual({ journal_mode: 'wal' });
+    expect(await db.get('SELECT * FROM pragma_foreign_keys', [], { signal })).toEqual({
+      foreign_keys: 1,
+    });
+    expect(await db.get('SELECT * FROM pragma_journal_mode', [], { signal })).toEqual({
+      journal_mode: 'wal',
+    });
     await stop(db);
   });
 
