@@ -29,7 +29,7 @@ import {
 import type { Component, StopContext } from '../lifecycle/lifecycle.js';
 import { backoffDelay, type NormalizedRetry } from '../pool/retry.js';
 import { Mutex } from '../sync/mutex.js';
-import { duration, options as checkOptions, requiredSignal } from '../validate.js';
+import { finite, options as checkOptions, requiredSignal } from '../validate.js';
 import { callSignal, normalizeOptions, type CallOptions, type DatabaseOptions } from './options.js';
 import type {
   Envelope,
@@ -233,12 +233,14 @@ export class Database implements Component {
    * reject with an abort error whose cause is a `ClosedError`, and the one running rolls
    * back), then checkpoints the WAL into the file, closes the connection and ends the
    * thread. A second call waits for the first.
+   * Rejects with a TypeError for a missing `signal`, a RangeError for a `deadline` that is
+   * not finite.
    */
   stop(context: StopContext): Promise<void> {
     try {
       const given = checkOptions('stop context', context, ['signal', 'deadline']);
       const signal = requiredSignal('stop context.signal', given['signal']);
-      duration('stop context.deadline', given['deadline']);
+      finite('stop context.deadline', given['deadline']);
       this.#stopped ??= this.#shutdown(signal);
     } catch (error) {
       return Promise.reject(error);

@@ -7,7 +7,7 @@ import {
   StoreLockedError,
   StoreSchemaError,
 } from '../../src/errors.js';
-import { Lifecycle } from '../../src/lifecycle/lifecycle.js';
+import { Lifecycle, type StopContext } from '../../src/lifecycle/lifecycle.js';
 import { Database } from '../../src/store/database.js';
 import { ITEMS, names, open, signal, stop, tempFile } from './helpers.js';
 
@@ -250,6 +250,15 @@ describe('Database.stop', () => {
     const again = await open(file);
     expect(await names(again)).toEqual(['a', 'b']);
     await stop(again);
+  });
+
+  it('validates its context', async () => {
+    const db = await open(tempFile());
+    await expect(db.stop({ deadline: 0 } as unknown as StopContext)).rejects.toThrow(
+      /stop context\.signal must be an AbortSignal/,
+    );
+    await expect(db.stop({ signal, deadline: Number.NaN })).rejects.toThrow(RangeError);
+    await stop(db);
   });
 
   it('is a Lifecycle component', async () => {
