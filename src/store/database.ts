@@ -142,8 +142,8 @@ export class Database implements Component {
         host: hostname(),
       });
     }
-    if (key !== undefined) openFiles.add(key);
     const db = new Database(path, key, busyTimeoutMs);
+    if (key !== undefined) openFiles.add(key);
     try {
       await db.#call({ kind: 'open', synchronous, migrations }, signal, true);
     } catch (error) {
