@@ -5,6 +5,7 @@
 import { benchBus } from './bus.js';
 import { benchLockdep } from './lockdep.js';
 import { benchPool } from './pool.js';
+import { benchStore } from './store.js';
 import { benchSync } from './sync.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
@@ -16,3 +17,4 @@ await benchSync(scale);
 await benchBus(scale);
 await benchPool(scale);
 await benchLockdep(scale);
+await benchStore(scale);

@@ -2,9 +2,13 @@
  * The README's API tour, runnable. Every code block in README.md is copied from this
  * file, and `test/examples.test.ts` checks that they still match and that this runs.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Channel,
+  Database,
   EventBus,
   KeyedMutex,
   Lifecycle,
@@ -179,6 +183,31 @@ export async function tour(log: (line: string) => void = console.log): Promise<v
   lockdep.disable();
   lockdep.reset();
   // --- end
+
+  // --- store
+  const file = join(mkdtempSync(join(tmpdir(), 'workbus-tour-')), 'feeds.db');
+  const never = new AbortController().signal; // every store call requires a signal
+  const db = await Database.open(file, {
+    migrations: [{ version: 1, up: 'CREATE TABLE item (guid TEXT PRIMARY KEY, title TEXT)' }],
+    signal: never,
+  });
+  const fresh = [
+    ['a', 'First'],
+    ['b', 'Second'],
+  ];
+  await db.batch('INSERT INTO item VALUES (?, ?)', fresh, { signal: never }); // one transaction
+  await db.transaction(
+    [
+      { sql: 'UPDATE item SET title = ? WHERE guid = ?', params: ['First!', 'a'] },
+      { sql: 'DELETE FROM item WHERE guid = ?', params: ['b'] },
+    ],
+    { signal: never },
+  ); // all or nothing
+  log(JSON.stringify(await db.all('SELECT * FROM item', [], { signal: never })));
+  // [{"guid":"a","title":"First!"}]
+  await db.stop({ signal: never, deadline: Date.now() + 5_000 }); // or app.add('store', db)
+  // --- end
+  rmSync(dirname(file), { recursive: true, force: true });
 
   // --- history
   const recent = new RingBuffer<string>(2);

@@ -19,7 +19,12 @@ export type WorkbusErrorCode =
   | 'LOCK_HELD_WHILE_WAITING'
   | 'LIFECYCLE'
   | 'FILE_LOCKED'
-  | 'LOCK_COMPROMISED';
+  | 'LOCK_COMPROMISED'
+  | 'STORE_FAILED'
+  | 'STORE_BUSY'
+  | 'STORE_CORRUPT'
+  | 'STORE_LOCKED'
+  | 'STORE_SCHEMA';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -255,5 +260,100 @@ export class LockCompromisedError extends WorkbusError {
   constructor(path: string, options?: ErrorOptions) {
     super('LOCK_COMPROMISED', `The lock of ${path} was lost while held`, options);
     this.path = path;
+  }
+}
+
+/** Where a store error happened: the database file, as given to `Database.open`. */
+interface StoreErrorOptions extends ErrorOptions {
+  readonly path: string;
+}
+
+/**
+ * A SQLite statement failed (a constraint, a syntax error, a file that cannot be opened).
+ * The `cause` is the SQLite error, with SQLite's `code` (`SQLITE_CONSTRAINT_UNIQUE`, …).
+ */
+export class StoreError extends WorkbusError {
+  /** The database file. */
+  readonly path: string;
+
+  constructor(message: string, options: StoreErrorOptions) {
+    super('STORE_FAILED', message, options);
+    this.path = options.path;
+  }
+
+  override get name(): 'StoreError' {
+    return 'StoreError';
+  }
+}
+
+/** Another connection held the write lock for longer than `busyTimeoutMs`. */
+export class StoreBusyError extends WorkbusError {
+  readonly path: string;
+  /** The limit that was exceeded. */
+  readonly busyTimeoutMs: number;
+
+  constructor(message: string, options: StoreErrorOptions & { readonly busyTimeoutMs: number }) {
+    super('STORE_BUSY', message, options);
+    this.path = options.path;
+    this.busyTimeoutMs = options.busyTimeoutMs;
+  }
+
+  override get name(): 'StoreBusyError' {
+    return 'StoreBusyError';
+  }
+}
+
+/** The file is not a SQLite database (or its header is damaged). */
+export class StoreCorruptError extends WorkbusError {
+  readonly path: string;
+
+  constructor(message: string, options: StoreErrorOptions) {
+    super('STORE_CORRUPT', message, options);
+    this.path = options.path;
+  }
+
+  override get name(): 'StoreCorruptError' {
+    return 'StoreCorruptError';
+  }
+}
+
+/** The database is already open elsewhere: `pid` and `host` name the holder. */
+export class StoreLockedError extends WorkbusError {
+  readonly path: string;
+  readonly pid: number;
+  readonly host: string;
+
+  constructor(
+    message: string,
+    options: StoreErrorOptions & { readonly pid: number; readonly host: string },
+  ) {
+    super('STORE_LOCKED', message, options);
+    this.path = options.path;
+    this.pid = options.pid;
+    this.host = options.host;
+  }
+
+  override get name(): 'StoreLockedError' {
+    return 'StoreLockedError';
+  }
+}
+
+/**
+ * The schema cannot be brought to the code's version: a migration failed (the schema is
+ * left as it was; `version` names the migration, its SQLite error is the `cause`), or the
+ * file's schema is newer than any migration the code knows (`version` is the file's).
+ */
+export class StoreSchemaError extends WorkbusError {
+  readonly path: string;
+  readonly version: number;
+
+  constructor(message: string, options: StoreErrorOptions & { readonly version: number }) {
+    super('STORE_SCHEMA', message, options);
+    this.path = options.path;
+    this.version = options.version;
+  }
+
+  override get name(): 'StoreSchemaError' {
+    return 'StoreSchemaError';
   }
 }

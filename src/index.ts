@@ -13,6 +13,11 @@ export {
   WorkerError,
   FileLockedError,
   LockCompromisedError,
+  StoreError,
+  StoreBusyError,
+  StoreCorruptError,
+  StoreLockedError,
+  StoreSchemaError,
   type WorkbusErrorCode,
   type LockOrderEdge,
 } from './errors.js';
@@ -111,3 +116,13 @@ export {
   type FileLockOptions,
   type FileLockTask,
 } from './fs/file-lock.js';
+export { Database } from './store/database.js';
+export type { CallOptions, DatabaseOptions } from './store/options.js';
+export type {
+  Migration,
+  Row,
+  RunResult,
+  SqlParams,
+  SqlValue,
+  Statement,
+} from './store/protocol.js';

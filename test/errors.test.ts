@@ -8,6 +8,11 @@ import {
   LockHeldWhileWaitingError,
   LockOrderError,
   QueueFullError,
+  StoreBusyError,
+  StoreCorruptError,
+  StoreError,
+  StoreLockedError,
+  StoreSchemaError,
   TimeoutError,
   WorkbusError,
   WorkerError,
@@ -40,6 +45,23 @@ describe('errors', () => {
     ],
     [new FileLockedError('/data/app.json'), 'FILE_LOCKED', 'FileLockedError'],
     [new LockCompromisedError('/data/app.json'), 'LOCK_COMPROMISED', 'LockCompromisedError'],
+    [new StoreError('failed', { path: 'a.db' }), 'STORE_FAILED', 'StoreError'],
+    [
+      new StoreBusyError('busy', { path: 'a.db', busyTimeoutMs: 5 }),
+      'STORE_BUSY',
+      'StoreBusyError',
+    ],
+    [new StoreCorruptError('corrupt', { path: 'a.db' }), 'STORE_CORRUPT', 'StoreCorruptError'],
+    [
+      new StoreLockedError('locked', { path: 'a.db', pid: 1, host: 'h' }),
+      'STORE_LOCKED',
+      'StoreLockedError',
+    ],
+    [
+      new StoreSchemaError('schema', { path: 'a.db', version: 2 }),
+      'STORE_SCHEMA',
+      'StoreSchemaError',
+    ],
   ])('%s has a stable code and its class name', (error, code, name) => {
     expect(error).toBeInstanceOf(WorkbusError);
     expect(error).toBeInstanceOf(Error);
@@ -100,6 +122,11 @@ const constructorArgs: Record<string, unknown[]> = {
   LockOrderError: [[{ from: 'a', to: 'b' }]],
   LockHeldWhileWaitingError: ['pool.run', ['store']],
   WorkerError: ['failed', { type: 'parse', module: 'parse.worker.mjs' }],
+  StoreError: ['failed', { path: 'a.db' }],
+  StoreBusyError: ['busy', { path: 'a.db', busyTimeoutMs: 5 }],
+  StoreCorruptError: ['corrupt', { path: 'a.db' }],
+  StoreLockedError: ['locked', { path: 'a.db', pid: 1, host: 'h' }],
+  StoreSchemaError: ['schema', { path: 'a.db', version: 2 }],
 };
 
 type ErrorClass = new (...args: unknown[]) => Error;

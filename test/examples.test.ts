@@ -108,6 +108,7 @@ describe('examples', () => {
       'received b,c; stats {"sent":3,"received":2,"dropped":1,"buffered":0,"highWater":2}',
     );
     expect(lines).toContain('["job-1"] then ["job-2","job-3"]');
+    expect(lines).toContain('[{"guid":"a","title":"First!"}]');
     expect(lines).toContain('keyed locks alive after use: 0');
     expect(lines).toContain('timed out: true, abort: false');
     expect(lines).toContain('notice: refreshed');

@@ -97,14 +97,19 @@ describe('the published package', () => {
     writeFileSync(
       join(dir, 'main.mjs'),
       [
-        "import { WorkPool } from 'workbus';",
+        "import { Database, WorkPool } from 'workbus';",
         'const pool = new WorkPool({ concurrency: 1, types: { a: { concurrency: 1 } } });',
         "console.log(await pool.run('a', () => 'ran'));",
         'await pool.close();',
+        // The store's thread is compiled JavaScript too: it starts without tsx.
+        'const signal = new AbortController().signal;',
+        "const db = await Database.open(':memory:', { signal });",
+        "console.log((await db.get('SELECT 40 + 2 AS n', [], { signal })).n);",
+        'await db.stop({ signal, deadline: Date.now() + 1000 });',
       ].join('\n'),
     );
     const { stdout } = await run(process.execPath, [join(dir, 'main.mjs')], { cwd: dir });
-    expect(stdout.trim()).toBe('ran');
+    expect(stdout.trim().split('\n')).toEqual(['ran', '42']);
     expect(readdirSync(join(dir, 'node_modules', 'workbus'))).toContain('package.json');
   });
 });

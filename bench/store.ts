@@ -1,0 +1,109 @@
+/**
+ * The store: rows/s for bulk inserts (one `batch` transaction, a `run` per row, and a
+ * plain better-sqlite3 loop on the main thread), and a full read; for each, how long the
+ * main thread's event loop was held (p99 and max of `monitorEventLoopDelay`). Printed,
+ * not asserted: the point is where the time goes, not a threshold.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { Database } from 'workbus';
+
+const SCHEMA = 'CREATE TABLE item (id INTEGER PRIMARY KEY, guid TEXT NOT NULL, title TEXT)';
+const INSERT = 'INSERT INTO item (guid, title) VALUES (?, ?)';
+const signal = new AbortController().signal;
+
+interface Sample {
+  readonly name: string;
+  readonly rows: number;
+  readonly seconds: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** Runs `fn`, timing it and recording the event loop's delay meanwhile. */
+async function sample(name: string, rows: number, fn: () => Promise<void>): Promise<Sample> {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  // The monitor measures from its first tick: let that tick happen before the work.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const start = process.hrtime.bigint();
+  await fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  // Likewise, a stretch is recorded at the tick after it: a blocking call shows up then.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  delay.disable();
+  return { name, rows, seconds, p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+}
+
+function print(title: string, samples: readonly Sample[]): void {
+  console.log(`\n${title}`);
+  const width = Math.max(...samples.map((s) => s.name.length));
+  for (const s of samples) {
+    const rate = Math.round(s.rows / s.seconds)
+      .toLocaleString('en-US')
+      .padStart(10);
+    console.log(
+      `  ${s.name.padEnd(width)}  ${rate} rows/s  loop delay p99 ${s.p99Ms.toFixed(1).padStart(7)} ms, max ${s.maxMs.toFixed(1).padStart(7)} ms`,
+    );
+  }
+}
+
+function items(n: number): [string, string][] {
+  return Array.from({ length: n }, (_, i) => [`guid-${i}`, `Item number ${i}`]);
+}
+
+export async function benchStore(scale: number): Promise<void> {
+  const n = Math.max(1000, Math.round(100_000 * scale));
+  const perRow = Math.max(100, Math.round(n / 10));
+  const dir = mkdtempSync(join(tmpdir(), 'workbus-bench-store-'));
+  const migrations = [{ version: 1, up: SCHEMA }];
+  try {
+    const batched = await Database.open(join(dir, 'batch.db'), { signal, migrations });
+    const autocommit = await Database.open(join(dir, 'run.db'), { signal, migrations });
+    const plain = new BetterSqlite3(join(dir, 'plain.db'));
+    plain.pragma('journal_mode = WAL');
+    plain.pragma('synchronous = NORMAL');
+    plain.exec(SCHEMA);
+    const rows = items(n);
+    const saves = [
+      await sample(`Database.batch, ${n} rows in one transaction`, n, async () => {
+        await batched.batch(INSERT, rows, { signal });
+      }),
+      await sample(`Database.run per row, ${perRow} rows`, perRow, async () => {
+        for (const row of rows.slice(0, perRow)) await autocommit.run(INSERT, row, { signal });
+      }),
+      await sample(`better-sqlite3 on the main thread, ${n} rows`, n, () => {
+        const insert = plain.prepare(INSERT);
+        plain.transaction(() => {
+          for (const row of rows) insert.run(...row);
+        })();
+        return Promise.resolve();
+      }),
+    ];
+    print(`store: save (rows/s; the main thread's event loop meanwhile)`, saves);
+    const reads = [
+      await sample(`Database.all, ${n} rows (pages of 1000)`, n, async () => {
+        await batched.all('SELECT * FROM item', [], { signal });
+      }),
+      await sample(`better-sqlite3 all() on the main thread, ${n} rows`, n, () => {
+        plain.prepare('SELECT * FROM item').all();
+        return Promise.resolve();
+      }),
+    ];
+    print('store: read', reads);
+    plain.close();
+    await batched.stop({ signal, deadline: Date.now() + 10_000 });
+    await autocommit.stop({ signal, deadline: Date.now() + 10_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const scale = Number(process.env.BENCH_SCALE ?? '1');
+  await benchStore(scale);
+}

@@ -1,0 +1,429 @@
+/**
+ * Database: a SQLite file (better-sqlite3, WAL) whose connection lives in a thread of
+ * its own, so no statement, lock wait or large read stops the app's event loop.
+ *
+ * Every call takes a required `{ signal }` last. Cancellation is honest:
+ * - an already-aborted signal rejects at once and nothing is sent to the thread;
+ * - a call aborted while it waits its turn is removed and never runs;
+ * - a call aborted while it waits for another process's write lock stops waiting at
+ *   once (the waits are short retries from this thread, never SQLite's blocking
+ *   busy timeout);
+ * - a call aborted while its statements run: the statement in progress finishes (SQLite
+ *   cannot be interrupted from another thread), then the thread sees the abort before the
+ *   next statement or the COMMIT, rolls back, and the call rejects with the abort error.
+ *   The thread decides: once it has committed, the call resolves even if its signal
+ *   aborted meanwhile, so an abort error always means "nothing changed".
+ */
+import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { abortErrorOf, LinkedSignal, onAbort, sleep, throwIfAborted } from '../abort.js';
+import {
+  ClosedError,
+  StoreBusyError,
+  StoreCorruptError,
+  StoreError,
+  StoreLockedError,
+  StoreSchemaError,
+} from '../errors.js';
+import type { Component, StopContext } from '../lifecycle/lifecycle.js';
+import { backoffDelay, type NormalizedRetry } from '../pool/retry.js';
+import { Mutex } from '../sync/mutex.js';
+import { finite, options as checkOptions, requiredSignal } from '../validate.js';
+import { callSignal, normalizeOptions, type CallOptions, type DatabaseOptions } from './options.js';
+import type {
+  Envelope,
+  Failure,
+  Reply,
+  Request,
+  Row,
+  RunResult,
+  SqlParams,
+  SqliteFailure,
+  Statement,
+  ThreadData,
+} from './protocol.js';
+
+/** Rows per message from the thread: one message never holds more to deserialise. */
+const PAGE_SIZE = 1000;
+
+/**
+ * Waits for another process's write lock: from 1 ms doubling to 50 ms, each a uniform
+ * draw below that (full jitter), so processes that collided spread out.
+ */
+const BUSY_BACKOFF: NormalizedRetry = {
+  attempts: Number.POSITIVE_INFINITY,
+  baseMs: 1,
+  maxMs: 50,
+  retryIf: undefined,
+};
+
+const BUSY = Symbol('busy');
+
+/**
+ * Files open in this process: one writer per database per process. A second `Database`
+ * on the same file would be a second writer queue, racing this one for SQLite's lock
+ * instead of waiting its turn in order.
+ */
+const openFiles = new Set<string>();
+
+interface InFlight {
+  readonly id: number;
+  readonly rows: Row[];
+  readonly settle: (reply: Extract<Reply, { kind: 'done' | 'failed' }>) => void;
+}
+
+type State = 'open' | 'closing' | 'closed';
+
+export class Database implements Component {
+  readonly #path: string;
+  readonly #key: string | undefined;
+  readonly #busyTimeoutMs: number;
+  readonly #worker: Worker;
+  readonly #abortFlag = new Int32Array(new SharedArrayBuffer(4));
+  /** One call in the thread at a time; waiters in arrival order. */
+  readonly #thread = new Mutex({ name: 'workbus.store.thread' });
+  /**
+   * Writes in arrival order. A write keeps its place while it waits out another process's
+   * lock, so a later write cannot overtake it; reads pass it meanwhile.
+   */
+  readonly #writer = new Mutex({ name: 'workbus.store.writer' });
+  readonly #calls = new Set<LinkedSignal>();
+  #state: State = 'open';
+  #failure: unknown;
+  #inFlight: InFlight | undefined;
+  #nextId = 0;
+  #idle: (() => void) | undefined;
+  #stopped: Promise<void> | undefined;
+
+  private constructor(path: string, key: string | undefined, busyTimeoutMs: number) {
+    this.#path = path;
+    this.#key = key;
+    this.#busyTimeoutMs = busyTimeoutMs;
+    const data: ThreadData = {
+      path: key ?? path,
+      abortFlag: this.#abortFlag.buffer,
+      pageSize: PAGE_SIZE,
+    };
+    this.#worker = startThread(data);
+    this.#worker.on('message', (reply: Reply) => this.#onReply(reply));
+    this.#worker.on('error', (error) => this.#onThreadEnd(error));
+    this.#worker.on('exit', (code) => {
+      if (this.#state !== 'closed') {
+        this.#onThreadEnd(new Error(`The database thread exited with code ${code}`));
+      }
+    });
+  }
+
+  /**
+   * Opens (creating if needed) the SQLite file at `path` in WAL mode with foreign keys on,
+   * and brings its schema to the last of `migrations` in one transaction.
+   *
+   * @throws TypeError for a missing signal or bad options; RangeError for a value out of range.
+   * @throws StoreCorruptError if the file is not a SQLite database.
+   * @throws StoreSchemaError if a migration fails (the schema stays as it was) or the
+   *   file's schema is newer than the last migration.
+   * @throws StoreLockedError if this process already has the file open.
+   * @throws StoreBusyError if another process held the write lock past `busyTimeoutMs`.
+   * @throws StoreError if the file cannot be opened (a missing or read-only directory).
+   */
+  static async open(path: string, options: DatabaseOptions): Promise<Database> {
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new TypeError(`path must be a non-empty string, got ${typeof path}`);
+    }
+    const { signal, migrations, synchronous, busyTimeoutMs } = normalizeOptions(options);
+    throwIfAborted(signal);
+    // An in-memory database has nothing to share between connections.
+    const key = path === ':memory:' ? undefined : resolvePath(path);
+    if (key !== undefined && openFiles.has(key)) {
+      throw new StoreLockedError(`${path} is already open in this process (pid ${process.pid})`, {
+        path,
+        pid: process.pid,
+        host: hostname(),
+      });
+    }
+    const db = new Database(path, key, busyTimeoutMs);
+    if (key !== undefined) openFiles.add(key);
+    try {
+      await db.#call({ kind: 'open', synchronous, migrations }, signal, true);
+    } catch (error) {
+      await db.#close();
+      throw error;
+    }
+    return db;
+  }
+
+  /** The path given to {@link Database.open}. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /**
+   * The first row of a read-only query, or `undefined` when it returns none (a statement
+   * that writes is a TypeError: use {@link Database.run}).
+   * @throws TypeError for SQL that writes; StoreError for a SQLite error; ClosedError
+   *   after `stop()`.
+   */
+  get(sql: string, params: SqlParams, options: CallOptions): Promise<Row | undefined> {
+    return this.#entry('get', options, (signal) =>
+      this.#call({ kind: 'get', sql: sqlText(sql), params }, signal, false),
+    ) as Promise<Row | undefined>;
+  }
+
+  /**
+   * Every row of a read-only query (a statement that writes, even with `RETURNING`, is a
+   * TypeError: writes go through the ordered, transactional calls below). The thread reads them in one statement (no transaction stays
+   * open afterwards) and hands them over in pages of 1000 rows, each asked for when the
+   * previous one has arrived, so the event loop handles other events between pages. An
+   * abort stops the hand-over at the next page.
+   * @throws TypeError for SQL that writes; StoreError for a SQLite error; ClosedError
+   *   after `stop()`.
+   */
+  all(sql: string, params: SqlParams, options: CallOptions): Promise<Row[]> {
+    return this.#entry('all', options, (signal) =>
+      this.#call({ kind: 'all', sql: sqlText(sql), params }, signal, false),
+    ) as Promise<Row[]>;
+  }
+
+  /**
+   * One write statement in its own `BEGIN IMMEDIATE` transaction.
+   * @throws StoreError for a SQLite error (its code in `cause`); StoreBusyError past
+   *   `busyTimeoutMs`; ClosedError after `stop()`.
+   */
+  async run(sql: string, params: SqlParams, options: CallOptions): Promise<RunResult> {
+    const [result] = await this.transaction([{ sql, params }], options);
+    return result as RunResult;
+  }
+
+  /**
+   * The statements in one `BEGIN IMMEDIATE` transaction: all of them or none. A crash
+   * (even kill -9) leaves the state before or after it, never in between.
+   * @throws StoreError for a SQLite error in any statement (nothing is applied);
+   *   StoreBusyError past `busyTimeoutMs`; ClosedError after `stop()`.
+   */
+  transaction(statements: readonly Statement[], options: CallOptions): Promise<RunResult[]> {
+    return this.#entry('transaction', options, (signal) => {
+      if (!Array.isArray(statements)) {
+        throw new TypeError(`statements must be an array, got ${typeof statements}`);
+      }
+      const checked = statements.map((s: Statement) => ({ sql: sqlText(s.sql), params: s.params }));
+      return this.#call({ kind: 'transaction', statements: checked }, signal, true);
+    }) as Promise<RunResult[]>;
+  }
+
+  /**
+   * One statement run once per element of `rows`, all in one transaction (the fast way
+   * to insert many rows). Resolves with the total number of rows changed.
+   * @throws like {@link Database.transaction}.
+   */
+  batch(
+    sql: string,
+    rows: readonly SqlParams[],
+    options: CallOptions,
+  ): Promise<{ readonly changes: number }> {
+    return this.#entry('batch', options, (signal) => {
+      if (!Array.isArray(rows)) throw new TypeError(`rows must be an array, got ${typeof rows}`);
+      return this.#call({ kind: 'batch', sql: sqlText(sql), rows }, signal, true);
+    }) as Promise<{ readonly changes: number }>;
+  }
+
+  /**
+   * Stops the database (a `Lifecycle` component): refuses new calls with `ClosedError`,
+   * lets the calls already made finish (when `signal` aborts, the ones still waiting
+   * reject with an abort error whose cause is a `ClosedError`, and the one running rolls
+   * back), then checkpoints the WAL into the file, closes the connection and ends the
+   * thread. A second call waits for the first.
+   * Rejects with a TypeError for a missing `signal`, a RangeError for a `deadline` that is
+   * not finite.
+   */
+  stop(context: StopContext): Promise<void> {
+    try {
+      const given = checkOptions('stop context', context, ['signal', 'deadline']);
+      const signal = requiredSignal('stop context.signal', given['signal']);
+      finite('stop context.deadline', given['deadline']);
+      this.#stopped ??= this.#shutdown(signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#stopped;
+  }
+
+  async #shutdown(signal: AbortSignal): Promise<void> {
+    if (this.#state === 'open') this.#state = 'closing';
+    const force = (): void => {
+      for (const call of this.#calls) call.abort(new ClosedError('The database was stopped'));
+    };
+    const detach = onAbort(signal, force);
+    if (signal.aborted) force();
+    try {
+      if (this.#calls.size > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    } finally {
+      detach();
+    }
+    await this.#close();
+  }
+
+  /** Checkpoints and closes the connection, then ends the thread. */
+  async #close(): Promise<void> {
+    try {
+      if (this.#state !== 'closed') await this.#send({ kind: 'close' }, undefined);
+    } finally {
+      this.#state = 'closed';
+      if (this.#key !== undefined) openFiles.delete(this.#key);
+      await this.#worker.terminate();
+    }
+  }
+
+  /** Validates the options, refuses a closed database, tracks the call for `stop()`. */
+  async #entry(
+    method: string,
+    options: CallOptions,
+    body: (signal: AbortSignal) => Promise<unknown>,
+  ): Promise<unknown> {
+    const signal = callSignal(method, options);
+    if (this.#state !== 'open') {
+      throw new ClosedError('The database was stopped', { cause: this.#failure });
+    }
+    throwIfAborted(signal);
+    return body(signal);
+  }
+
+  async #call(request: Request, callerSignal: AbortSignal, write: boolean): Promise<unknown> {
+    const link = new LinkedSignal(callerSignal);
+    this.#calls.add(link);
+    try {
+      const signal = link.signal;
+      const writer = write ? await this.#writer.acquire({ signal }) : undefined;
+      try {
+        const started = Date.now();
+        for (let attempt = 1; ; attempt++) {
+          const outcome = await this.#thread.run(() => this.#send(request, signal), { signal });
+          if (outcome !== BUSY) return outcome;
+          const left = this.#busyTimeoutMs - (Date.now() - started);
+          if (left <= 0) throw this.#busy();
+          await sleep(Math.min(left, backoffDelay(BUSY_BACKOFF, attempt, Math.random)), {
+            signal,
+          });
+        }
+      } finally {
+        writer?.release();
+      }
+    } finally {
+      link.dispose();
+      this.#calls.delete(link);
+      if (this.#calls.size === 0) this.#idle?.();
+    }
+  }
+
+  #busy(): StoreBusyError {
+    return new StoreBusyError(
+      `${this.#path} stayed locked by another connection for ${this.#busyTimeoutMs} ms`,
+      { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs },
+    );
+  }
+
+  /** Sends one request; resolves with its value or {@link BUSY}. */
+  #send(request: Request, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.#state === 'closed') {
+      return Promise.reject(new ClosedError('The database was stopped', { cause: this.#failure }));
+    }
+    this.#nextId = this.#nextId >= 0x7fffffff ? 1 : this.#nextId + 1;
+    const id = this.#nextId;
+    return new Promise((resolve, reject) => {
+      const detach = onAbort(signal, () => Atomics.store(this.#abortFlag, 0, id));
+      const rows: Row[] = [];
+      this.#inFlight = {
+        id,
+        rows,
+        settle: (reply) => {
+          detach();
+          this.#inFlight = undefined;
+          if (reply.kind === 'done') resolve(request.kind === 'all' ? rows : reply.value);
+          else if (reply.failure.kind === 'busy') resolve(BUSY);
+          else reject(this.#errorOf(reply.failure, signal));
+        },
+      };
+      const envelope: Envelope = { id, request };
+      this.#worker.postMessage(envelope);
+    });
+  }
+
+  #onReply(reply: Reply): void {
+    const call = this.#inFlight;
+    if (call === undefined || call.id !== reply.id) return;
+    if (reply.kind === 'page') {
+      for (const row of reply.rows) call.rows.push(row);
+      const next: Envelope = { id: call.id, request: { kind: 'next' } };
+      this.#worker.postMessage(next);
+    } else {
+      call.settle(reply);
+    }
+  }
+
+  #onThreadEnd(error: unknown): void {
+    this.#failure = error;
+    this.#state = 'closed';
+    if (this.#key !== undefined) openFiles.delete(this.#key);
+    const failure: Failure = { kind: 'sqlite', error: { message: String(error), code: undefined } };
+    this.#inFlight?.settle({ id: this.#inFlight.id, kind: 'failed', failure });
+  }
+
+  #errorOf(failure: Failure, signal: AbortSignal | undefined): Error {
+    const path = this.#path;
+    switch (failure.kind) {
+      case 'busy':
+        return this.#busy();
+      case 'aborted':
+        return signal === undefined ? new ClosedError() : abortErrorOf(signal);
+      case 'usage':
+        return new TypeError(failure.message);
+      case 'corrupt':
+        return new StoreCorruptError(`${path} is not a SQLite database: ${failure.message}`, {
+          path,
+        });
+      case 'newer':
+        return new StoreSchemaError(
+          `${path} has schema version ${failure.version}, newer than this code knows (${failure.known})`,
+          { path, version: failure.version },
+        );
+      case 'migration':
+        return new StoreSchemaError(
+          `Migration ${failure.version} failed on ${path}, schema left as it was: ${failure.error.message}`,
+          { path, version: failure.version, cause: sqliteError(failure.error) },
+        );
+      case 'sqlite':
+        return new StoreError(`${path}: ${failure.error.message}`, {
+          path,
+          cause: sqliteError(failure.error),
+        });
+    }
+  }
+}
+
+function sqlText(sql: unknown): string {
+  if (typeof sql !== 'string') throw new TypeError(`sql must be a string, got ${typeof sql}`);
+  return sql;
+}
+
+/** The thread's SQLite error, rebuilt with its `code`, to be a store error's `cause`. */
+function sqliteError(failure: SqliteFailure): Error {
+  const error = new Error(failure.message);
+  error.name = 'SqliteError';
+  return Object.assign(error, { code: failure.code });
+}
+
+/**
+ * Compiled, the thread is `thread.js` beside this file. Run from the TypeScript sources
+ * (vitest, tsx), it is `thread.ts`, which a plain Worker cannot load, and Node 20 applies
+ * a Worker's `execArgv: ['--import', 'tsx']` only after loading its entry module: a small
+ * entry script registers tsx in the thread first, then imports the thread module.
+ */
+function startThread(workerData: ThreadData): Worker {
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./thread.js', import.meta.url), { workerData });
+  }
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const thread = JSON.stringify(new URL('./thread.ts', import.meta.url).href);
+  const entry = `import(${tsx}).then((api) => { api.register(); return import(${thread}); });`;
+  return new Worker(entry, { eval: true, workerData });
+}
