@@ -8,25 +8,27 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('../', import.meta.url);
 const doc = readFileSync(new URL('docs/architecture.md', root), 'utf8');
 
-/** Paths under src/ as the map lists them: nested names under their folder lines. */
+/** Paths under src/ as the map lists them: names nested under their folder lines, at any depth. */
 function mappedFiles(): string[] {
   const map = doc.split('## Module map')[1]?.split('```')[1] ?? '';
   const files: string[] = [];
-  let folder = '';
+  let inSrc = false;
+  /** The open folders, outermost first, each with the indent of its line. */
+  const folders: { indent: number; name: string }[] = [];
   for (const line of map.split('\n')) {
     const match = /^( *)([\w.-]+\/?)(?:\s|$)/.exec(line);
     if (match === null) continue;
-    const [, indent = '', name = ''] = match;
-    if (indent.length === 0) {
-      folder = name === 'src/' ? '' : '-';
+    const [, spaces = '', name = ''] = match;
+    const indent = spaces.length;
+    if (indent === 0) {
+      inSrc = name === 'src/';
+      folders.length = 0;
       continue;
     }
-    if (folder === '-') continue;
-    if (name.endsWith('/')) {
-      if (indent.length === 2) folder = name;
-      continue;
-    }
-    if (name.endsWith('.ts')) files.push(indent.length === 2 ? name : `${folder}${name}`);
+    if (!inSrc) continue;
+    while (folders.length > 0 && (folders.at(-1)?.indent ?? 0) >= indent) folders.pop();
+    if (name.endsWith('/')) folders.push({ indent, name });
+    else if (name.endsWith('.ts')) files.push(folders.map((f) => f.name).join('') + name);
   }
   return files.sort();
 }
