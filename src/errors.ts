@@ -24,7 +24,8 @@ export type WorkbusErrorCode =
   | 'STORE_BUSY'
   | 'STORE_CORRUPT'
   | 'STORE_LOCKED'
-  | 'STORE_SCHEMA';
+  | 'STORE_SCHEMA'
+  | 'OPML_INVALID';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -355,5 +356,16 @@ export class StoreSchemaError extends WorkbusError {
 
   override get name(): 'StoreSchemaError' {
     return 'StoreSchemaError';
+  }
+}
+
+/** A file given as OPML is not one: not well-formed XML, or no `<opml>`/`<body>`. */
+export class OpmlError extends WorkbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('OPML_INVALID', message, options);
+  }
+
+  override get name(): 'OpmlError' {
+    return 'OpmlError';
   }
 }

@@ -18,6 +18,7 @@ import {
   WorkerError,
   isAbortError,
 } from '../src/index.js';
+import { OpmlError } from '../src/errors.js';
 
 describe('errors', () => {
   it.each([
@@ -62,6 +63,7 @@ describe('errors', () => {
       'STORE_SCHEMA',
       'StoreSchemaError',
     ],
+    [new OpmlError('not OPML'), 'OPML_INVALID', 'OpmlError'],
   ])('%s has a stable code and its class name', (error, code, name) => {
     expect(error).toBeInstanceOf(WorkbusError);
     expect(error).toBeInstanceOf(Error);
