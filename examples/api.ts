@@ -4,7 +4,7 @@
  * checks that they still match and that this runs.
  */
 import { fileURLToPath } from 'node:url';
-import { EventBus, Lifecycle, WorkPool, sleep, type PoolEvents } from 'workbus';
+import { EventBus, KeyedSemaphore, Lifecycle, WorkPool, sleep, type PoolEvents } from 'workbus';
 
 interface FeedEvents {
   'feed.updated': { url: string; newItems: number };
@@ -40,6 +40,11 @@ export async function apiExamples(log: (line: string) => void = console.log): Pr
   // WorkPool.run
   const text = await pool.run('fetch', ({ signal }) => download(url, signal), { signal });
   log(`${page} ${text} ${job.status}`);
+
+  // KeyedSemaphore
+  const perHost = new KeyedSemaphore({ limit: 2, name: 'fetch.host' });
+  const body = await perHost.run(new URL(url).hostname, () => download(url, signal), { signal });
+  log(body);
 
   // EventBus.subscribe
   const bus = new EventBus<FeedEvents>();

@@ -36,6 +36,7 @@ export { lockdep } from './sync/lockdep.js';
 export { Mutex } from './sync/mutex.js';
 export { RWLock } from './sync/rwlock.js';
 export { KeyedMutex } from './sync/keyed-mutex.js';
+export { KeyedSemaphore, type KeyedSemaphoreOptions } from './sync/keyed-semaphore.js';
 export { SingleFlight } from './sync/singleflight.js';
 export type { Permit } from './sync/permit.js';
 export type { LockOptions } from './sync/lock-options.js';

@@ -96,6 +96,7 @@ describe('examples', () => {
     await apiExamples((line) => lines.push(line));
     expect(lines).toEqual([
       '<rss from https://example.org/feed.xml> <rss from https://example.org/feed.xml> cancelled',
+      '<rss from https://example.org/feed.xml>',
       'https://example.org/feed.xml: 2 new',
       'pool:stopped bus:stopped',
     ]);
