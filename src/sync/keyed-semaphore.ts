@@ -20,7 +20,7 @@ interface Entry {
  * Under lockdep all keys share one lock class (the `name`, or the construction site),
  * and keys nested in one flow get an order of their own: `a` then `b` in one flow and
  * `b` then `a` in another is reported, while always nesting keys in sorted order is fine.
- * @internal
+ * Not exported from the package's entry point: use one of the two.
  */
 export abstract class KeyedLocks<K> {
   readonly #id: LockIdentity;
