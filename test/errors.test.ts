@@ -18,6 +18,7 @@ import {
   WorkerError,
   isAbortError,
 } from '../src/index.js';
+import { EmbedError } from '../src/errors.js';
 
 describe('errors', () => {
   it.each([
@@ -61,6 +62,11 @@ describe('errors', () => {
       new StoreSchemaError('schema', { path: 'a.db', version: 2 }),
       'STORE_SCHEMA',
       'StoreSchemaError',
+    ],
+    [
+      new EmbedError('busy', { reason: 'busy', model: 'all-minilm', status: 503 }),
+      'EMBED_FAILED',
+      'EmbedError',
     ],
   ])('%s has a stable code and its class name', (error, code, name) => {
     expect(error).toBeInstanceOf(WorkbusError);
