@@ -12,6 +12,14 @@ import { halvesDistance, simhashHalves, type Halves } from './simhash.js';
 export interface DedupCandidate {
   /** The item's own id, returned as `of` when a later item duplicates it. */
   readonly id: string;
+  /**
+   * The feed it came from. Within one feed the publisher's ids decide: two items of one
+   * feed with different guids (or, lacking guids, different links) are two items, however
+   * alike (a bot posting one caption under two photos; a link blog's two posts about
+   * one external page). Links, hashes and near-duplicates match across feeds, and within
+   * a feed only items the publisher did not tell apart.
+   */
+  readonly feed?: string | undefined;
   readonly guid?: string | undefined;
   /** The story's link; compared in its canonical form (see `canonicalLink`). */
   readonly link?: string | undefined;
@@ -66,6 +74,7 @@ const SCAN_SLICE = 4096;
 /** A candidate with everything computed that can be computed outside the lock. */
 interface Entry {
   readonly id: string;
+  readonly feed: string | undefined;
   readonly guid: string | undefined;
   readonly link: string | undefined;
   readonly hash: string | undefined;
@@ -197,6 +206,7 @@ export class DedupIndex {
     }
     const c = candidate as unknown as Record<string, unknown>;
     const id = nonEmptyString('candidate.id', c['id']);
+    const feed = optionalKey('candidate.feed', c['feed']);
     const guid = optionalKey('candidate.guid', c['guid']);
     const link = optionalKey('candidate.link', c['link']);
     const hash = optionalKey('candidate.contentHash', c['contentHash']);
@@ -213,6 +223,7 @@ export class DedupIndex {
     }
     return {
       id,
+      feed,
       guid: guid?.trim(),
       link: link === undefined ? undefined : (canonicalLink(link) ?? link.trim()),
       hash,
@@ -223,13 +234,13 @@ export class DedupIndex {
 
   async #match(entry: Entry, signal: AbortSignal | undefined): Promise<DedupVerdict> {
     const exact =
-      found(this.#byGuid, entry.guid, 'guid') ??
-      found(this.#byLink, entry.link, 'link') ??
-      found(this.#byHash, entry.hash, 'hash') ??
+      found(this.#byGuid, entry, entry.guid, 'guid') ??
+      found(this.#byLink, entry, entry.link, 'link') ??
+      found(this.#byHash, entry, entry.hash, 'hash') ??
       this.#nearestFingerprint(entry);
     if (exact !== undefined) return exact;
     if (entry.vector === undefined) return NEW;
-    return (await this.#nearestVector(entry.vector, signal)) ?? NEW;
+    return (await this.#nearestVector(entry, entry.vector, signal)) ?? NEW;
   }
 
   #nearestFingerprint(entry: Entry): DedupVerdict | undefined {
@@ -239,6 +250,7 @@ export class DedupIndex {
     let bestDistance = this.#maxDistance + 1;
     for (let b = 0; b < 4; b++) {
       for (const other of this.#blocks[b]?.get(block(fp, b)) ?? []) {
+        if (apart(entry, other)) continue;
         const d = halvesDistance(fp, other.fingerprint as Halves);
         if (d < bestDistance) {
           best = other;
@@ -252,6 +264,7 @@ export class DedupIndex {
   }
 
   async #nearestVector(
+    entry: Entry,
     vector: Float32Array,
     signal: AbortSignal | undefined,
   ): Promise<DedupVerdict | undefined> {
@@ -264,7 +277,7 @@ export class DedupIndex {
         await new Promise<void>((resolve) => setImmediate(resolve));
         throwIfAborted(signal);
       }
-      if (other.vector === undefined || other.vector.length !== vector.length) continue;
+      if (other.vector?.length !== vector.length || apart(entry, other)) continue;
       const similarity = cosineSimilarity(vector, other.vector);
       if (similarity >= bestSimilarity) {
         best = other;
@@ -317,6 +330,17 @@ export class DedupIndex {
   }
 }
 
+/** Two items its publisher told apart: see {@link DedupCandidate.feed}. */
+function apart(a: Entry, b: Entry): boolean {
+  return (
+    a.feed !== undefined && a.feed === b.feed && (differ(a.guid, b.guid) || differ(a.link, b.link))
+  );
+}
+
+function differ(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && a !== b;
+}
+
 /** The 16-bit block `b` (0–3) of a fingerprint. */
 function block(fp: Halves, b: number): number {
   const half = b < 2 ? fp.lo : fp.hi;
@@ -325,11 +349,14 @@ function block(fp: Halves, b: number): number {
 
 function found(
   map: Map<string, Entry>,
+  entry: Entry,
   key: string | undefined,
   by: 'guid' | 'link' | 'hash',
 ): DedupVerdict | undefined {
-  const entry = key === undefined ? undefined : map.get(key);
-  return entry === undefined ? undefined : { kind: 'duplicate', of: entry.id, by };
+  const other = key === undefined ? undefined : map.get(key);
+  return other === undefined || apart(entry, other)
+    ? undefined
+    : { kind: 'duplicate', of: other.id, by };
 }
 
 function claim(map: Map<string, Entry>, key: string | undefined, entry: Entry): void {

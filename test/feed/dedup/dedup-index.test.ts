@@ -107,6 +107,27 @@ describe('DedupIndex: near duplicates', () => {
     expect(verdict).toEqual({ kind: 'duplicate', of: 'rss', by: 'simhash', distance: 0 });
   });
 
+  it('within one feed, trusts the publisher: different guids are different items', async () => {
+    const index = new DedupIndex();
+    const post = { title: 'Sponsor', summary: STORY, link: 'https://sponsor.example/' };
+    await index.add(item('df#9', { ...post, feed: 'df', guid: 'tag:df,9' }));
+    expect(await index.check(item('df#28', { ...post, feed: 'df', guid: 'tag:df,28' }))).toEqual({
+      kind: 'new',
+    });
+    // The same text at another link of one feed, without guids: two items too.
+    const bot = new DedupIndex();
+    await bot.add(item('p1', { feed: 'bot', title: '', summary: STORY, link: 'https://b/1' }));
+    expect(
+      await bot.check(item('p2', { feed: 'bot', title: '', summary: STORY, link: 'https://b/2' })),
+    ).toEqual({ kind: 'new' });
+    // Across feeds the same text and link are one story.
+    expect(await index.check(item('x', { ...post, feed: 'other', guid: 'x' }))).toEqual({
+      kind: 'duplicate',
+      of: 'df#9',
+      by: 'link',
+    });
+  });
+
   it('never matches short texts by SimHash (fewer than minWords words)', async () => {
     const index = new DedupIndex();
     await index.add(item('1', { title: 'Episode 1', summary: '' }));
