@@ -4,7 +4,7 @@
 import { abortOptions, throwIfAborted, type AbortOptions } from '../../abort.js';
 import { RWLock } from '../../sync/rwlock.js';
 import { finite, integer, nonEmptyString, options as checkOptions } from '../../validate.js';
-import { cosineSimilarity, type Embedder } from '../embed/embedder.js';
+import type { Embedder } from '../embed/embedder.js';
 import { canonicalLink } from './canonical-link.js';
 import { halvesDistance, simhashHalves, type Halves } from './simhash.js';
 
@@ -80,6 +80,8 @@ interface Entry {
   readonly hash: string | undefined;
   readonly fingerprint: Halves | undefined;
   readonly vector: Float32Array | undefined;
+  /** The vector's L2 norm, kept so a comparison costs one dot product. */
+  readonly norm: number;
 }
 
 const NEW: DedupVerdict = Object.freeze({ kind: 'new' });
@@ -229,6 +231,7 @@ export class DedupIndex {
       hash,
       fingerprint: near ? halves : undefined,
       vector,
+      norm: vector === undefined ? 0 : Math.sqrt(dot(vector, vector)),
     };
   }
 
@@ -278,7 +281,10 @@ export class DedupIndex {
         throwIfAborted(signal);
       }
       if (other.vector?.length !== vector.length || apart(entry, other)) continue;
-      const similarity = cosineSimilarity(vector, other.vector);
+      const similarity =
+        entry.norm === 0 || other.norm === 0
+          ? 0
+          : dot(vector, other.vector) / (entry.norm * other.norm);
       if (similarity >= bestSimilarity) {
         best = other;
         bestSimilarity = similarity;
@@ -328,6 +334,12 @@ export class DedupIndex {
     }
     return true;
   }
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] as number) * (b[i] as number);
+  return sum;
 }
 
 /** Two items its publisher told apart: see {@link DedupCandidate.feed}. */
