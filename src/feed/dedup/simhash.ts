@@ -18,7 +18,7 @@ const ASCII = /^[ -~\t\n\r]*$/;
 const TAG = /<[^>]*>/g;
 const ENTITY = /&(?:#\d+|#x[\da-f]+|[a-z]+);/gi;
 
-/** A fingerprint as two unsigned 32-bit halves. */
+/** A fingerprint as two unsigned 32-bit halves. @internal */
 export interface Halves {
   readonly hi: number;
   readonly lo: number;
@@ -27,6 +27,7 @@ export interface Halves {
 }
 
 /**
+ * @internal
  * The words of `text` as compared: markup and entities dropped (summaries are often
  * HTML), Unicode compatibility forms folded (NFKC), lower case, letters and digits only.
  */
@@ -66,7 +67,7 @@ function vote(hash: number, offset: number): void {
 
 /**
  * The fingerprint of `text` as two 32-bit halves. Empty text (no words) gives 0.
- * Internal fast form; see {@link simhash}.
+ * @internal Fast form of {@link simhash}.
  */
 export function simhashHalves(text: string): Halves {
   const words = normalizedWords(text);
@@ -106,14 +107,14 @@ export function simhash(text: string): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-/** Set bits of a 32-bit integer (SWAR popcount). */
+/** Set bits of a 32-bit integer (SWAR popcount). @internal */
 export function popcount32(x: number): number {
   let v = x - ((x >>> 1) & 0x55555555);
   v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
   return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
-/** Bits in which two fingerprints' halves differ. Internal fast form of {@link hammingDistance}. */
+/** Bits in which two fingerprints' halves differ. @internal Fast form of {@link hammingDistance}. */
 export function halvesDistance(a: Halves, b: Halves): number {
   return popcount32((a.hi ^ b.hi) >>> 0) + popcount32((a.lo ^ b.lo) >>> 0);
 }

@@ -28,7 +28,7 @@ export interface Embedder {
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
 }
 
-/** Checks `texts` (an array of strings) for every embedder's entry point. */
+/** Checks `texts` (an array of strings) for every embedder's entry point. @internal */
 export function checkTexts(texts: unknown): readonly string[] {
   if (!Array.isArray(texts)) {
     throw new TypeError(`texts must be an array of strings, got ${typeof texts}`);
