@@ -3,6 +3,7 @@
  * `BENCH_SCALE=0.1` shrinks the workloads (for a quick look).
  */
 import { benchBus } from './bus.js';
+import { benchDedup } from './dedup.js';
 import { benchLockdep } from './lockdep.js';
 import { benchPool } from './pool.js';
 import { benchStore } from './store.js';
@@ -18,3 +19,4 @@ await benchBus(scale);
 await benchPool(scale);
 await benchLockdep(scale);
 await benchStore(scale);
+await benchDedup(scale);

@@ -25,7 +25,8 @@ export type WorkbusErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_LOCKED'
   | 'STORE_SCHEMA'
-  | 'OPML_INVALID';
+  | 'OPML_INVALID'
+  | 'EMBED_FAILED';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -367,5 +368,41 @@ export class OpmlError extends WorkbusError {
 
   override get name(): 'OpmlError' {
     return 'OpmlError';
+  }
+}
+
+/** Why an embedding model gave no vectors; see {@link EmbedError.reason}. */
+export type EmbedFailure = 'unreachable' | 'busy' | 'http' | 'bad-response' | 'dimensions';
+
+/**
+ * An embedding model gave no usable vectors: its server could not be reached
+ * (`'unreachable'`, the connection error in `cause`), stayed busy through every retry
+ * (`'busy'`: 503), answered another HTTP error (`'http'`), answered something that is
+ * not the expected JSON (`'bad-response'`), or answered vectors of the wrong length
+ * (`'dimensions'`).
+ */
+export class EmbedError extends WorkbusError {
+  readonly reason: EmbedFailure;
+  /** The model asked. */
+  readonly model: string;
+  /** The HTTP status, for `'busy'` and `'http'`. */
+  readonly status: number | undefined;
+
+  constructor(
+    message: string,
+    options: ErrorOptions & {
+      readonly reason: EmbedFailure;
+      readonly model: string;
+      readonly status?: number | undefined;
+    },
+  ) {
+    super('EMBED_FAILED', message, options);
+    this.reason = options.reason;
+    this.model = options.model;
+    this.status = options.status;
+  }
+
+  override get name(): 'EmbedError' {
+    return 'EmbedError';
   }
 }

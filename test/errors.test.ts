@@ -19,6 +19,7 @@ import {
   isAbortError,
 } from '../src/index.js';
 import { OpmlError } from '../src/errors.js';
+import { EmbedError } from '../src/errors.js';
 
 describe('errors', () => {
   it.each([
@@ -64,6 +65,11 @@ describe('errors', () => {
       'StoreSchemaError',
     ],
     [new OpmlError('not OPML'), 'OPML_INVALID', 'OpmlError'],
+    [
+      new EmbedError('busy', { reason: 'busy', model: 'all-minilm', status: 503 }),
+      'EMBED_FAILED',
+      'EmbedError',
+    ],
   ])('%s has a stable code and its class name', (error, code, name) => {
     expect(error).toBeInstanceOf(WorkbusError);
     expect(error).toBeInstanceOf(Error);
