@@ -24,7 +24,8 @@ export type WorkbusErrorCode =
   | 'STORE_BUSY'
   | 'STORE_CORRUPT'
   | 'STORE_LOCKED'
-  | 'STORE_SCHEMA';
+  | 'STORE_SCHEMA'
+  | 'FEED_PARSE';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {

@@ -14,7 +14,8 @@ function mappedFiles(): string[] {
   const files: string[] = [];
   let folder = '';
   for (const line of map.split('\n')) {
-    const match = /^( *)([\w.-]+\/?)(?:\s|$)/.exec(line);
+    // A folder line may name a nested folder (`feed/intake/`).
+    const match = /^( *)((?:[\w.-]+\/)*[\w.-]+\/?)(?:\s|$)/.exec(line);
     if (match === null) continue;
     const [, indent = '', name = ''] = match;
     if (indent.length === 0) {
