@@ -1,5 +1,6 @@
 /** Shared by the intake tests: byte building and the shared feed fixtures. */
 import { readFileSync } from 'node:fs';
+import type { ParsedItem } from '../../../src/feed/intake/index.js';
 
 /** The shared feed fixtures (outside the repository, beside it). */
 export const FIXTURES = new URL('../../../../shared/fixtures/feeds/', import.meta.url);
@@ -62,3 +63,18 @@ export const SJIS_TITLE = {
     0x93, 0xfa, 0x96, 0x7b, 0x8c, 0xea, 0x82, 0xcc, 0x83, 0x6a, 0x83, 0x85, 0x81, 0x5b, 0x83, 0x58,
   ],
 } as const;
+
+/** A parsed item: every field empty but those given. */
+export function parsedItem(fields: Partial<ParsedItem>): ParsedItem {
+  return {
+    id: null,
+    url: null,
+    title: null,
+    description: null,
+    content: null,
+    authors: [],
+    published: null,
+    updated: null,
+    ...fields,
+  };
+}
