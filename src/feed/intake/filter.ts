@@ -143,7 +143,8 @@ export function maxAgeFilter(options: MaxAgeFilterOptions): ItemFilter {
     const kept: NormalizedItem[] = [];
     for (const item of items) {
       throwIfAborted(signal);
-      if (item.publishedAt === null ? keepUndated : item.publishedAt >= oldest) kept.push(item);
+      const at = item.publishedAt;
+      if (at === null ? keepUndated : at >= oldest) kept.push(item);
     }
     return kept;
   };
