@@ -57,10 +57,16 @@ function notAFeed(text: string, error: unknown): FeedParseError {
       options,
     );
   }
-  const found = root === undefined ? 'no root element was found' : `its root element is <${root}>`;
+  if (root === undefined) {
+    return new FeedParseError(
+      'empty',
+      'The XML document has no element (none starts in its first 64 KiB)',
+      options,
+    );
+  }
   return new FeedParseError(
     'not-a-feed',
-    `The XML document is not a feed: expected <rss>, <rdf:RDF> or <feed>, but ${found}`,
+    `The XML document is not a feed: expected <rss>, <rdf:RDF> or <feed>, but its root element is <${root}>`,
     options,
   );
 }
