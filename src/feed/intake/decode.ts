@@ -7,7 +7,7 @@
  */
 import { TextDecoder } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { integer, options as checkOptions } from '../../validate.js';
+import { integer, optionalName, options as checkOptions } from '../../validate.js';
 import { FeedParseError, messageOf } from './errors.js';
 
 /** Where the encoding used came from. */
@@ -80,12 +80,7 @@ export function decodeFeedBytes(bytes: Uint8Array, options: DecodeOptions = {}):
       `decodeFeedBytes bytes must be a Uint8Array (a Buffer is one), got ${typeof bytes}`,
     );
   }
-  const contentType = record['contentType'];
-  if (contentType !== undefined && typeof contentType !== 'string') {
-    throw new TypeError(
-      `decodeFeedBytes options.contentType must be a string, got ${typeof contentType}`,
-    );
-  }
+  const contentType = optionalName('decodeFeedBytes options.contentType', record['contentType']);
   const maxBytes =
     record['maxBytes'] === undefined
       ? DEFAULT_MAX_BYTES

@@ -5,7 +5,7 @@
  * call for tests, scripts and runtimes without worker threads.
  */
 import { abortOptions, throwIfAborted } from '../../abort.js';
-import { integer, options as checkOptions } from '../../validate.js';
+import { integer, optionalName, options as checkOptions } from '../../validate.js';
 import { decodeFeedBytes, DEFAULT_MAX_BYTES, type DecodedFeed } from './decode.js';
 import { FeedParseError, type FeedFailure } from './errors.js';
 import { DEFAULT_SUMMARY_LENGTH, normalizeFeed, type FeedDocument } from './normalize.js';
@@ -58,10 +58,12 @@ export function intakeFeed(
   const signal = abortOptions('intakeFeed options', options);
   const record = checkOptions('intake input', input, INPUT_KEYS);
   if (!(record['bytes'] instanceof Uint8Array)) {
-    throw new TypeError('intake input.bytes must be a Uint8Array (a Buffer is one)');
+    throw new TypeError(
+      `intake input.bytes must be a Uint8Array (a Buffer is one), got ${typeof record['bytes']}`,
+    );
   }
-  const contentType = optionalString('intake input.contentType', record['contentType']);
-  const url = optionalString('intake input.url', record['url']);
+  const contentType = optionalName('intake input.contentType', record['contentType']);
+  const url = optionalName('intake input.url', record['url']);
   const maxBytes =
     record['maxBytes'] === undefined
       ? DEFAULT_MAX_BYTES
@@ -104,9 +106,4 @@ export function intakeOutcome(
 export function intakeResultOf(outcome: IntakeOutcome): IntakeResult {
   if (outcome.ok) return outcome.result;
   throw FeedParseError.fromFailure(outcome.failure);
-}
-
-function optionalString(field: string, value: unknown): string | undefined {
-  if (value === undefined || typeof value === 'string') return value;
-  throw new TypeError(`${field} must be a string, got ${typeof value}`);
 }

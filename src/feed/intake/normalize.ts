@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../abort.js';
-import { integer, optionalSignal, options as checkOptions } from '../../validate.js';
+import { integer, optionalName, optionalSignal, options as checkOptions } from '../../validate.js';
 import { htmlToText, truncate } from './html-text.js';
 import type { FeedFormat, ParsedFeed, ParsedItem } from './parsed.js';
 import { normalizeLink, resolveUrl } from './url.js';
@@ -90,11 +90,11 @@ export const DEFAULT_SUMMARY_LENGTH = 500;
 export function normalizeFeed(feed: ParsedFeed, options: NormalizeOptions = {}): FeedDocument {
   const record = checkOptions('normalizeFeed options', options, ['url', 'summaryLength', 'signal']);
   const signal = optionalSignal('normalizeFeed options.signal', record['signal']);
-  const url = options.url;
+  const url = optionalName('normalizeFeed options.url', record['url']);
   const summaryLength =
-    options.summaryLength === undefined
+    record['summaryLength'] === undefined
       ? DEFAULT_SUMMARY_LENGTH
-      : integer('normalizeFeed options.summaryLength', options.summaryLength, 1);
+      : integer('normalizeFeed options.summaryLength', record['summaryLength'], 1);
   const siteUrl = resolveUrl(feed.siteUrl, url) ?? null;
   const links = feed.items.map((item) => resolveUrl(item.url, url, siteUrl) ?? null);
   const linkUses = new Map<string, number>();

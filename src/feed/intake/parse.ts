@@ -1,5 +1,5 @@
 /** Decoded text → {@link ParsedFeed}: sniff the format, then hand it to the parser for it. */
-import { options as checkOptions } from '../../validate.js';
+import { optionalName, options as checkOptions } from '../../validate.js';
 import { FeedParseError } from './errors.js';
 import { parseJsonFeed } from './json-feed.js';
 import type { ParsedFeed } from './parsed.js';
@@ -22,11 +22,10 @@ export interface ParseOptions {
  * when the parser cannot read the document.
  */
 export function parseFeedText(text: string, options: ParseOptions = {}): ParsedFeed {
-  const url = checkOptions('parseFeedText options', options, ['url'])['url'];
-  if (typeof text !== 'string')
+  const record = checkOptions('parseFeedText options', options, ['url']);
+  const url = optionalName('parseFeedText options.url', record['url']);
+  if (typeof text !== 'string') {
     throw new TypeError(`parseFeedText text must be a string, got ${typeof text}`);
-  if (url !== undefined && typeof url !== 'string') {
-    throw new TypeError(`parseFeedText options.url must be a string, got ${typeof url}`);
   }
   switch (sniffFormat(text)) {
     case 'empty':
