@@ -129,7 +129,8 @@ export function decodeFeedBytes(bytes: Uint8Array, options: DecodeOptions = {}):
 
   const declared = declaredEncoding(bytes);
   if (declared !== undefined) {
-    const decoder = decoderFor(declared, 'xml-declaration', ignored, pattern);
+    // No UTF-16 byte pattern here (it decided above).
+    const decoder = decoderFor(declared, 'xml-declaration', ignored, undefined);
     if (decoder !== undefined) {
       return decoded(decoder.decode(bytes), decoder.encoding, 'xml-declaration');
     }

@@ -78,12 +78,8 @@ const KEYWORD_FIELDS: readonly KeywordField[] = ['title', 'summary', 'content', 
 
 /**
  * Keeps or drops items by keywords, matched case-insensitively as substrings of the
- * chosen fields.
+ * chosen fields (`keywordFilter({ include: ['typescript'], exclude: ['sponsored'] })`).
  *
- * @example
- * ```ts
- * const filter = keywordFilter({ include: ['typescript'], exclude: ['sponsored'] });
- * ```
  * @throws TypeError for unknown options, keywords that are not non-empty strings, or an
  * unknown field.
  */

@@ -3,9 +3,9 @@ import { workerModule } from '../../pool/worker-task.js';
 import type * as intakeWorkerModule from './intake.worker.js';
 
 /**
- * The feed intake worker module, for a pool type's `worker` option:
+ * The feed intake worker module, for a pool type's `worker` option (as
+ * `test/feed/intake/worker.test.ts` uses it):
  *
- * @example
  * ```ts
  * const pool = new WorkPool({ concurrency: 4, types: { parse: { concurrency: 2, worker: intakeWorker } } });
  * const outcome = await pool.run('parse', { bytes, contentType, url });
