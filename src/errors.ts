@@ -26,7 +26,8 @@ export type WorkbusErrorCode =
   | 'STORE_LOCKED'
   | 'STORE_SCHEMA'
   | 'OPML_INVALID'
-  | 'EMBED_FAILED';
+  | 'EMBED_FAILED'
+  | 'FEED_PARSE';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
