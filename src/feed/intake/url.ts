@@ -27,7 +27,7 @@ export function resolveUrl(
  * to its links must not make every guid-less item look new.
  */
 const TRACKING =
-  /^(?:utm_\w+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_eid|_hsenc|_hsmi|igshid)$/i;
+  /^(?:utm_\w+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_eid|_hsenc|_hsmi|igshid|ref_src)$/i;
 
 /**
  * The normal form of an absolute http(s) URL for use as an item key: scheme and host
