@@ -65,6 +65,13 @@ export class MemoryFeedStore implements FeedStore {
   /**
    * An empty store.
    * @throws TypeError for an unknown option or a `now` that is not a function.
+   * @example
+   * ```ts
+   * const memory = new MemoryFeedStore();
+   * const saved = await memory.addFeed({ url: 'https://example.org/feed.xml' }, { signal });
+   * await memory.saveItems(saved.id, [{ guid: 'a', title: 'First' }], { signal });
+   * const unread = await memory.countItems({ unread: true }, { signal });
+   * ```
    */
   constructor(options: FeedStoreOptions = {}) {
     const given = checkOptions('MemoryFeedStore options', options, ['now']);

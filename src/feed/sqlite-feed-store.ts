@@ -190,7 +190,7 @@ export class SqliteFeedStore implements FeedStore {
    * const again = await store.replaceItems(
    *   feed.id,
    *   [
-   *     { guid: 'a', title: 'First' , published: Date.UTC(2026, 0, 1) },
+   *     { guid: 'a', title: 'First', published: Date.UTC(2026, 0, 1) },
    *     { guid: 'b', title: 'Second (edited)', published: Date.UTC(2026, 0, 2) },
    *     { guid: 'c', title: 'Third', published: Date.UTC(2026, 0, 3) },
    *   ],
