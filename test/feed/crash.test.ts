@@ -53,6 +53,8 @@ afterAll(() => {
 });
 
 interface Child {
+  /** Lets the writer start (it has loaded its code and waits for this). */
+  go(): void;
   /** Resolves once the child has printed `count` lines (rejects if it ends first). */
   lines(count: number): Promise<readonly string[]>;
   readonly closed: Promise<{ signal: NodeJS.Signals | null; stderr: string }>;
@@ -61,7 +63,7 @@ interface Child {
 
 function startWriter(file: string, json: string): Child {
   const child = spawn(process.execPath, [join(bundle, 'crash-writer.mjs'), file, json], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
@@ -82,6 +84,7 @@ function startWriter(file: string, json: string): Child {
   });
   return {
     closed,
+    go: () => child.stdin.write('go\n'),
     kill: () => child.kill('SIGKILL'),
     lines: (count) =>
       new Promise((resolve, reject) => {
@@ -176,32 +179,47 @@ describe('SqliteFeedStore under SIGKILL', () => {
       const file = tempFile('feeds.db');
       const json = join(mkdtempSync(join(bundle, 'json-')), 'state.json');
       let before: Found = { items: -1, embeddings: -1, file: -1 };
-      for (let round = 1; round <= rounds; round++) {
-        const context = `seed ${seed}, round ${round}`;
-        const child = startWriter(file, json);
-        // The kill lands after a seeded number of acknowledged commits (0 to 5, past the
-        // `ready` line), then a seeded 0–10 ms into whatever runs next.
-        await child.lines(1 + Math.floor(random() * 6));
-        await delay(random() * 10);
-        child.kill();
-        const { signal, stderr } = await child.closed;
-        expect(signal, `${context}: ${stderr}`).toBe('SIGKILL');
-        const lines = await child.lines(0);
-        const found = survived(file, json);
-        for (const [kind, key] of [
-          ['replace', 'items'],
-          ['embed', 'embeddings'],
-          ['file', 'file'],
-        ] as const) {
-          // At least the last acknowledged (or earlier found) version; at most one more,
-          // committed as the kill landed, before its line was printed.
-          const floor = Math.max(before[key], acknowledged(lines, kind));
-          expect(found[key], `${context}: ${kind}`).toBeGreaterThanOrEqual(floor);
-          expect(found[key], `${context}: ${kind}`).toBeLessThanOrEqual(floor + 1);
+      let child = startWriter(file, json);
+      try {
+        for (let round = 1; round <= rounds; round++) {
+          const context = `seed ${seed}, round ${round}`;
+          child.go();
+          // The kill lands after a seeded number of acknowledged commits (0 to 5, past the
+          // `ready` line), then a seeded 0–10 ms into whatever runs next.
+          await child.lines(1 + Math.floor(random() * 6));
+          await delay(random() * 10);
+          child.kill();
+          const { signal, stderr } = await child.closed;
+          expect(signal, `${context}: ${stderr}`).toBe('SIGKILL');
+          const killed = child;
+          // The next writer loads while this round is checked; it waits for its go.
+          child = startWriter(file, json);
+          const lines = await killed.lines(0);
+          const found = survived(file, json);
+          for (const [kind, key] of [
+            ['replace', 'items'],
+            ['embed', 'embeddings'],
+            ['file', 'file'],
+          ] as const) {
+            // At least the last acknowledged (or earlier found) version; at most one past
+            // the last acknowledged, committed as the kill landed, before its line.
+            const last = acknowledged(lines, kind);
+            const floor = Math.max(before[key], last);
+            expect(found[key], `${context}: ${kind}`).toBeGreaterThanOrEqual(floor);
+            if (last >= 0 || key === 'items') {
+              expect(found[key], `${context}: ${kind}`).toBeLessThanOrEqual(floor + 1);
+            }
+          }
+          // Embeddings and the file follow the items; a writer killed between them leaves
+          // them behind, and the next one starts at the items' next version.
+          expect(found.embeddings, context).toBeLessThanOrEqual(found.items);
+          expect(found.file, context).toBeLessThanOrEqual(found.items);
+          before = found;
         }
-        expect(found.embeddings).toBeLessThanOrEqual(found.items);
-        expect(found.file).toBeLessThanOrEqual(found.items);
-        before = found;
+      } finally {
+        // The writer started for a round that does not come (or after a failure).
+        child.kill();
+        await child.closed;
       }
       expect(before.items, 'the writer made progress').toBeGreaterThan(0);
     },
