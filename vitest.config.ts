@@ -4,7 +4,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // Examples import the package by name, as users do; tests run them against the source.
-    alias: { workbus: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    // `workbus/feed` first: an alias also matches the names below it.
+    alias: {
+      'workbus/feed': fileURLToPath(new URL('./src/feed/index.ts', import.meta.url)),
+      workbus: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+    },
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { apiExamples } from '../examples/api.js';
+import { feedStore } from '../examples/feed-store.js';
 import { files } from '../examples/files.js';
 import { runPipeline } from '../examples/pipeline.js';
 import { runPoolDemo } from '../examples/pool.js';
@@ -81,6 +82,8 @@ describe('API docs', () => {
     ['src/lifecycle/lifecycle.ts', /\n {2}add\(name/],
     ['src/pool/worker-task.ts', /\nexport function workerTask/],
     ['src/pool/worker-task.ts', /\nexport function workerModule/],
+    ['src/feed/sqlite-feed-store.ts', /\n {2}static async open\(/],
+    ['src/feed/memory-feed-store.ts', /\n {2}constructor\(/],
   ])('%s documents %s with an example', (file, declaration) => {
     const source = read(file);
     const at = source.search(declaration);
@@ -133,6 +136,17 @@ describe('examples', () => {
     const lines: string[] = [];
     await files((line) => lines.push(line));
     expect(lines).toEqual(['opened 1 time(s): {"theme":"dark","opened":1}', 'busy: FILE_LOCKED']);
+  });
+
+  it('feed store: a differential update, a page of unread items, the same in memory', async () => {
+    const lines: string[] = [];
+    await feedStore((line) => lines.push(line));
+    expect(lines).toEqual([
+      'first: 2 added',
+      'again: 1 added (c), 1 updated, 1 unchanged',
+      'newest unread: Third, Second (edited); more: true',
+      'in memory, same ids: feed 1, 1 unread',
+    ]);
   });
 
   it('pipeline respects its limits, cancels half-way and accounts for every item', async () => {

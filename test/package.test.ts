@@ -46,6 +46,8 @@ describe('the published package', () => {
   it('holds the compiled entry point and its declarations, and no tests or sources', () => {
     expect(packed).toContain('dist/index.js');
     expect(packed).toContain('dist/index.d.ts');
+    expect(packed).toContain('dist/feed/index.js');
+    expect(packed).toContain('dist/feed/index.d.ts');
     expect(packed.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
   });
 
@@ -68,7 +70,11 @@ describe('the published package', () => {
         "const job: Job<number> = pool.submit('a', () => 1);",
         'const bus = new EventBus<{ x: number }>();',
         "const sub: Subscription<Envelope<'x', number>> = bus.subscribe(['x']);",
-        'export { job, sub };',
+        "import { MemoryFeedStore, type FeedStore, type ItemChanges } from 'workbus/feed';",
+        'const store: FeedStore = new MemoryFeedStore();',
+        'const signal = new AbortController().signal;',
+        "const changes: Promise<ItemChanges> = store.replaceItems(1, [{ guid: 'a' }], { signal });",
+        'export { job, sub, changes };',
       ].join('\n'),
     );
     writeFileSync(
@@ -106,10 +112,16 @@ describe('the published package', () => {
         "const db = await Database.open(':memory:', { signal });",
         "console.log((await db.get('SELECT 40 + 2 AS n', [], { signal })).n);",
         'await db.stop({ signal, deadline: Date.now() + 1000 });',
+        // The feed store by its subpath, on the compiled thread too.
+        "const { SqliteFeedStore } = await import('workbus/feed');",
+        "const store = await SqliteFeedStore.open(':memory:', { signal });",
+        "const feed = await store.addFeed({ url: 'https://example.org/feed.xml' }, { signal });",
+        "console.log((await store.replaceItems(feed.id, [{ guid: 'a' }], { signal })).added);",
+        'await store.stop({ signal, deadline: Date.now() + 1000 });',
       ].join('\n'),
     );
     const { stdout } = await run(process.execPath, [join(dir, 'main.mjs')], { cwd: dir });
-    expect(stdout.trim().split('\n')).toEqual(['ran', '42']);
+    expect(stdout.trim().split('\n')).toEqual(['ran', '42', '1']);
     expect(readdirSync(join(dir, 'node_modules', 'workbus'))).toContain('package.json');
   });
 });
