@@ -38,7 +38,8 @@ export interface KeyTracker {
   /**
    * Whether jobs of `key` are held back now, and until when; `undefined` when they may
    * run. Synchronous: the pool calls it for every keyed job at submit and before every
-   * start, without waiting.
+   * start, without waiting. It must not throw (a throw at submit reaches the caller; one
+   * at a start would break the dispatch).
    */
   check(key: string): KeyHold | undefined;
   /**

@@ -963,7 +963,9 @@ function settle(job: JobRecord, status: JobStatus, value: unknown): void {
 }
 
 function skipError(job: JobRecord, hold: KeyHold): JobSkippedError {
-  const until = new Date(hold.eligibleAt).toISOString();
+  // A TTL may reach past the last date a Date can hold (its toISOString would throw).
+  const date = new Date(hold.eligibleAt);
+  const until = Number.isNaN(date.getTime()) ? `${hold.eligibleAt} ms` : date.toISOString();
   return new JobSkippedError(
     `Job ${job.id} (${job.type}) was skipped: its key "${String(job.key)}" is ${hold.reason === 'permanent' ? 'failed permanently' : 'backing off'} until ${until}`,
     { key: job.key as string, reason: hold.reason, eligibleAt: hold.eligibleAt },

@@ -352,6 +352,21 @@ describe('WorkPool with a failure tracker', () => {
     expect(await db.all('SELECT * FROM workbus_failure_runs', [], { signal })).toEqual([]);
   });
 
+  it('names a hold that ends past the last date a Date can hold by its number', async () => {
+    const forever: KeyTracker = {
+      check: () => ({ reason: 'permanent', eligibleAt: Number.MAX_SAFE_INTEGER }),
+      begin: () => Promise.reject(new Error('not reached')),
+    };
+    const p = new WorkPool({
+      concurrency: 1,
+      types: { fetch: { concurrency: 1 } },
+      tracker: forever,
+    });
+    const error = await skipOf(p.submit('fetch', () => 1, { key: 'k' }));
+    expect(error.message).toContain(`failed permanently until ${Number.MAX_SAFE_INTEGER} ms`);
+    await p.close();
+  });
+
   it('refuses a tracker option that is not a tracker, naming it', () => {
     const types = { fetch: { concurrency: 1 } };
     expect(() => new WorkPool({ concurrency: 1, types, tracker: {} as KeyTracker })).toThrow(
