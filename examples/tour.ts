@@ -118,7 +118,7 @@ export async function tour(log: (line: string) => void = console.log): Promise<v
     return [0.1, 0.2];
   }); // run() waits for queue room, then for the result
   log(`${await feed.result}, ${vector.length} dims, ${JSON.stringify(pool.snapshot().counts)}`);
-  // feed-2#2, 2 dims, {"queued":0,"running":0,"retrying":0,"succeeded":2,"failed":0,"cancelled":0}
+  // feed-2#2, 2 dims, {"queued":0,"running":0,"retrying":0,"succeeded":2,"failed":0,"cancelled":0,"skipped":0}
   log(`closed: ${JSON.stringify(await pool.close({ graceMs: 1_000 }))}`);
   // closed: {"completed":0,"cancelled":0,"abandoned":[]}
   // --- end

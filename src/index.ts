@@ -20,6 +20,7 @@ export {
   StoreCorruptError,
   StoreLockedError,
   StoreSchemaError,
+  JobSkippedError,
   type WorkbusErrorCode,
   type LockOrderEdge,
 } from './errors.js';
@@ -102,6 +103,7 @@ export type {
   WorkPoolOptions,
 } from './pool/options.js';
 export type { CloseReport, PoolEvents, PoolEventSink } from './pool/events.js';
+export type { KeyHold, KeyTracker, TrackedRun, TrackerCallOptions } from './pool/tracking.js';
 export {
   Lifecycle,
   type AddOptions,
@@ -120,6 +122,12 @@ export {
   type FileLockTask,
 } from './fs/file-lock.js';
 export { Database } from './store/database.js';
+export {
+  FailureTracker,
+  type FailureRecord,
+  type FailureTrackerOptions,
+  type RecordFailureOptions,
+} from './store/failure-tracker.js';
 export type { CallOptions, DatabaseOptions } from './store/options.js';
 export type {
   Migration,

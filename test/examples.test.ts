@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { apiExamples } from '../examples/api.js';
 import { feedStore } from '../examples/feed-store.js';
+import { failures } from '../examples/failures.js';
 import { files } from '../examples/files.js';
 import { runPipeline } from '../examples/pipeline.js';
 import { runPoolDemo } from '../examples/pool.js';
@@ -119,7 +120,7 @@ describe('examples', () => {
     expect(lines).toContain('1 feed.updated: 3 new');
     expect(lines).toContain('updates ended: bus-closed');
     expect(lines).toContain(
-      'feed-2#2, 2 dims, {"queued":0,"running":0,"retrying":0,"succeeded":2,"failed":0,"cancelled":0}',
+      'feed-2#2, 2 dims, {"queued":0,"running":0,"retrying":0,"succeeded":2,"failed":0,"cancelled":0,"skipped":0}',
     );
     expect(lines).toContain('closed: {"completed":0,"cancelled":0,"abandoned":[]}');
     expect(lines).toContain('producer:stopped pool:stopped bus:stopped');
@@ -146,6 +147,17 @@ describe('examples', () => {
       'again: 1 added (c), 1 updated, 1 unchanged',
       'newest unread: Third, Second (edited); more: true',
       'in memory, same ids: feed 1, 1 unread',
+    ]);
+  });
+
+  it('failures: a key backs off, a permanent failure, forgiving a key', async () => {
+    const lines: string[] = [];
+    await failures((line) => lines.push(line));
+    expect(lines).toEqual([
+      'JOB_SKIPPED: backoff',
+      'https://example.org/feed.xml: 1, permanent false',
+      'https://example.org/old.xml: 1, permanent true',
+      'fetched',
     ]);
   });
 

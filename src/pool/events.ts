@@ -2,7 +2,7 @@ import type { ErrorView, JobView } from './job.js';
 
 /** What `close()` resolves with. */
 export interface CloseReport {
-  /** Jobs that succeeded or failed after `close()` was called. */
+  /** Jobs that succeeded, failed or were skipped after `close()` was called. */
   readonly completed: number;
   /** Jobs cancelled by the close (queued ones, and running ones that honoured the abort). */
   readonly cancelled: number;
@@ -18,6 +18,16 @@ export interface PoolEvents {
   'job.retrying': JobView & { readonly delayMs: number; readonly lastError: ErrorView };
   'job.stalled': JobView;
   'job.finished': JobView;
+  /**
+   * A keyed job's outcome could not be recorded in its failure tracker (a store error):
+   * the job's own result is unaffected. See `WorkPoolOptions.tracker`.
+   */
+  'tracker.failed': {
+    readonly id: string;
+    readonly type: string;
+    readonly key: string;
+    readonly error: ErrorView;
+  };
   'pool.idle': { readonly at: number };
   'pool.closed': CloseReport;
 }

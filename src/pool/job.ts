@@ -5,10 +5,16 @@ import type { Attempt } from './attempt.js';
 import type { Slot } from './lazy-heap.js';
 import type { ProgressCoalescer } from './progress.js';
 import type { NormalizedRetry } from './retry.js';
+import type { TrackedRun } from './tracking.js';
 import type { Timer } from '../internal/timer.js';
 
-/** `queued → running → succeeded | failed | cancelled`, with `retrying` between attempts. */
-export type JobStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
+/**
+ * `queued → running → succeeded | failed | cancelled`, with `retrying` between attempts;
+ * `skipped` (from submit, or instead of a start) when the failure tracker of a keyed job
+ * holds its key back.
+ */
+export type JobStatus =
+  'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 
 /** Exponential backoff between attempts: `min(maxMs, baseMs · 2^(attempt−1))`, full jitter. */
 export interface RetryOptions {
@@ -46,6 +52,9 @@ export interface JobOptions extends AbortOptions {
    * priority (the job runs at the highest priority of its callers). A joiner's
    * `timeoutMs` bounds its own wait from the moment it joined; the job's attempts keep
    * the time limit, `retry` and `meta` of the caller that created it.
+   *
+   * With a failure tracker (`WorkPoolOptions.tracker`), the key is also what the tracker
+   * counts failures of: a key that backs off or failed for good makes the job `skipped`.
    */
   readonly key?: string | undefined;
   /**
@@ -120,6 +129,7 @@ export interface JobView {
  * | `progress`, `note` | `running` (the last attempt's after) | the task's `progress()` |
  * | `current` | `running` | start; cleared when the attempt ends |
  * | `backoff` | `retrying` | a failed attempt; cleared on re-enqueue or cancel |
+ * | `tracking` | from its first start until finished, with a tracker | the first start; `#finish` |
  * | `reporter` | while progress events are pending | the progress coalescer |
  * | `error` | `retrying`, `failed`, `cancelled` | the failure, cancel or eviction |
  * | `finishedAt`, `outcome` | finished | `#finish` |
@@ -157,6 +167,8 @@ export interface JobRecord {
   cancelRequested: boolean;
   current: Attempt | undefined;
   backoff: Timer | undefined;
+  /** Its run in the failure tracker (keyed jobs of a tracked type): begun at its first start. */
+  tracking: Promise<TrackedRun> | undefined;
   reporter: ProgressCoalescer | undefined;
   /** Callers still waiting on the job: its creator and every joiner that has not withdrawn. */
   claims: number;
@@ -194,7 +206,7 @@ export interface JobHost {
   view(record: JobRecord): JobView;
 }
 
-const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
 
 /**
  * One caller's handle on a submitted job. Reading is free; only the pool changes a job.
@@ -265,7 +277,7 @@ export class Job<R = unknown> {
   /**
    * Settles when the job ends: the task's value, or its error (a non-Error thrown value is
    * wrapped in `TaskError`), or an abort error when cancelled, or `QueueFullError` when
-   * evicted — or, for a caller that gave up while others still wait on the job, at once
+   * evicted, or `JobSkippedError` when its key's failure tracker held it back — or, for a caller that gave up while others still wait on the job, at once
    * with its own abort error (or `TimeoutError` for its wait's time limit). Created on
    * first access; an unawaited result never reports an unhandled rejection (failures are
    * visible in events and history).

@@ -1,5 +1,6 @@
 import { duration, finite, integer, oneOf, optionalSignal, options } from '../validate.js';
 import type { PoolEventSink } from './events.js';
+import type { KeyTracker } from './tracking.js';
 import type { AnyWorkerModule } from './worker-task.js';
 import type { JobOptions } from './job.js';
 import { normalizeRetry, type NormalizedRetry } from './retry.js';
@@ -59,6 +60,8 @@ export interface JobTypeOptions {
   readonly cancelGraceMs?: number | undefined;
   /** Defaults for this type's jobs: `priority`, `timeoutMs`, `retry`. */
   readonly defaults?: JobDefaults | undefined;
+  /** This type's failure tracker, instead of the pool's `tracker` (see there). */
+  readonly tracker?: KeyTracker | undefined;
 }
 
 /** The queue of jobs waiting to start. */
@@ -102,6 +105,20 @@ export interface WorkPoolOptions<Types extends JobTypesOptions = JobTypesOptions
   readonly progressIntervalMs?: number | undefined;
   /** Source of retry jitter in [0, 1). @default Math.random */
   readonly random?: (() => number) | undefined;
+  /**
+   * A failure tracker (`FailureTracker`) for every keyed job of the pool (a type's own
+   * `tracker` replaces it for that type). Each keyed job is checked at submit and before
+   * every start: while its key backs off or is failed for good it ends at once as
+   * `skipped` (its result rejects with `JobSkippedError`), using no slot. A keyed job is
+   * recorded as running before its task first starts; its final outcome is recorded before
+   * its result settles: a success clears the key, a failure (after the job's own retries,
+   * a timeout included, an abort not) counts one — a permanent one if the error is a
+   * `NonRetryableError` with `permanent: true` — and a cancel or skip counts nothing. A
+   * record that fails leaves the job's result as it is and is reported on the bus as
+   * `tracker.failed`. The tracker counts by key alone: types that share it share their
+   * keys' failures (give a type a tracker of its own `name` to keep them apart).
+   */
+  readonly tracker?: KeyTracker | undefined;
 }
 
 /** The `types` option: job type name → its limits. */
@@ -123,6 +140,8 @@ export interface NormalizedType {
   readonly worker: string | URL | undefined;
   readonly cancelGraceMs: number;
   readonly defaults: NormalizedDefaults;
+  /** The type's own tracker, or else the pool's. */
+  readonly tracker: KeyTracker | undefined;
 }
 
 /** @internal */
@@ -151,8 +170,17 @@ const POOL_KEYS = [
   'abortGraceMs',
   'progressIntervalMs',
   'random',
+  'tracker',
 ] as const;
-const TYPE_KEYS = ['concurrency', 'rate', 'stallAfterMs', 'worker', 'cancelGraceMs', 'defaults'];
+const TYPE_KEYS = [
+  'concurrency',
+  'rate',
+  'stallAfterMs',
+  'worker',
+  'cancelGraceMs',
+  'defaults',
+  'tracker',
+];
 const DEFAULTS_KEYS = ['priority', 'timeoutMs', 'retry'];
 
 function workerLocation(field: string, value: unknown): string | URL | undefined {
@@ -172,7 +200,26 @@ export function timeLimit(field: string, value: unknown): number | undefined {
   return value === undefined ? undefined : duration(field, value, Number.MIN_VALUE);
 }
 
-function normalizeType(name: string, value: unknown): NormalizedType {
+function keyTracker(field: string, value: unknown): KeyTracker | undefined {
+  if (value === undefined) return undefined;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !('check' in value && typeof value.check === 'function') ||
+    !('begin' in value && typeof value.begin === 'function')
+  ) {
+    throw new TypeError(
+      `${field} must be a failure tracker (with check(key) and begin(key, options)), such as a FailureTracker, got ${typeof value}`,
+    );
+  }
+  return value as KeyTracker;
+}
+
+function normalizeType(
+  name: string,
+  value: unknown,
+  poolTracker: KeyTracker | undefined,
+): NormalizedType {
   const field = `types.${name}`;
   const t = options(field, value, TYPE_KEYS);
   let rate: RateLimit | undefined;
@@ -198,6 +245,7 @@ function normalizeType(name: string, value: unknown): NormalizedType {
       timeoutMs: timeLimit(`${field}.defaults.timeoutMs`, d.timeoutMs),
       retry: normalizeRetry(`${field}.defaults.retry`, d.retry),
     }),
+    tracker: keyTracker(`${field}.tracker`, t.tracker) ?? poolTracker,
   });
 }
 
@@ -210,8 +258,9 @@ export function normalizeOptions(value: WorkPoolOptions): NormalizedOptions {
   }
   const names = Object.keys(o.types);
   if (names.length === 0) throw new TypeError('types must name at least one job type, got {}');
+  const tracker = keyTracker('tracker', o.tracker);
   const types = names.map((name) =>
-    normalizeType(name, (o.types as Record<string, unknown>)[name]),
+    normalizeType(name, (o.types as Record<string, unknown>)[name], tracker),
   );
   const queue = o.queue === undefined ? {} : options('queue', o.queue, ['capacity', 'whenFull']);
   const capacity =

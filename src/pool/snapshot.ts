@@ -29,7 +29,10 @@ export interface PoolSnapshot {
   readonly state: 'open' | 'closing' | 'closed';
   /** The whole pool is paused. */
   readonly paused: boolean;
-  /** Jobs by status now (`queued`, `running`, `retrying`) and in total (`succeeded`, `failed`, `cancelled`). */
+  /**
+   * Jobs by status now (`queued`, `running`, `retrying`) and in total (`succeeded`,
+   * `failed`, `cancelled`, `skipped`).
+   */
   readonly counts: StatusCounts;
   readonly types: { readonly [type: string]: TypeLoad };
   /** The first `limit` queued jobs in dispatch order (priority, then submission). */

@@ -108,6 +108,7 @@ export function newRecord(s: Submission, start: RecordStart): JobRecord {
     cancelRequested: false,
     current: undefined,
     backoff: undefined,
+    tracking: undefined,
     reporter: undefined,
     claims: 1,
     detach: undefined,

@@ -2,6 +2,7 @@ import { isAbortError, onAbort, throwIfAborted } from '../abort.js';
 import {
   AbortError,
   ClosedError,
+  JobSkippedError,
   NonRetryableError,
   QueueFullError,
   TaskError,
@@ -41,6 +42,7 @@ import {
 } from './options.js';
 import { ProgressCoalescer } from './progress.js';
 import { backoffDelay } from './retry.js';
+import type { KeyHold, KeyTracker, TrackedRun } from './tracking.js';
 import type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './snapshot.js';
 import { newRecord, prepareSubmission, type Submission } from './submission.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
@@ -49,7 +51,7 @@ import { WorkerRunner } from './worker-runner.js';
 
 type State = 'open' | 'closing' | 'closed';
 
-const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
 /** The error view of every cancelled job (its AbortError is built only if its result is read). */
 const CANCELLED_VIEW = errorView(new AbortError('Job was cancelled'));
 
@@ -90,7 +92,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   #seq = 0;
   readonly #t0 = Date.now();
   #running = 0;
-  readonly #totals = { succeeded: 0, failed: 0, cancelled: 0 };
+  readonly #totals = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
   readonly #runningJobs = new Set<JobRecord>();
   readonly #retryingJobs = new Set<JobRecord>();
   /** Views of finished jobs, frozen by the snapshot that first hands them out. */
@@ -103,6 +105,10 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   #closing: Promise<CloseReport> | undefined;
   #closeStats = { completed: 0, cancelled: 0 };
   #detachParent: () => void = noop;
+  /** Outcomes of keyed jobs being written to their tracker; their results settle after. */
+  readonly #recording = new Set<Promise<void>>();
+  /** Aborts the tracker writes still pending when `close` gives up on running jobs. */
+  readonly #recordsAbort = new AbortController();
   /** What jobs and attempts call back into; private, so nobody else can. */
   readonly #host: JobHost & AttemptHost = {
     withdraw: (record, reason) => this.#withdraw(record, reason),
@@ -226,7 +232,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     const s = this.#prepare(type, work, options);
     const joined = this.#join(s);
     if (joined !== undefined) return joined.result as Promise<R>;
-    if (this.#state !== 'open' || this.#room.hasRoom)
+    // A held key's job ends at once as skipped: it needs no room either.
+    if (this.#state !== 'open' || this.#room.hasRoom || this.#hold(s.queue, s.key) !== undefined)
       return this.#create(s, false).result as Promise<R>;
     await this.#room.reserve(s.signal);
     let job: Job<unknown>;
@@ -280,7 +287,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   }
 
   /**
-   * Resolves when nothing is queued, running or retrying (at once if so now). With
+   * Resolves when nothing is queued, running or retrying, and no outcome is being
+   * recorded in a failure tracker (at once if so now). With
    * lockdep on, rejects with `LockHeldWhileWaitingError` if it would wait while the
    * caller holds a lock.
    */
@@ -404,6 +412,10 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       }
     }
     this.#clearRateTimer();
+    // Outcomes still being recorded past the grace are given up (reported as
+    // tracker.failed); their jobs' results then settle.
+    this.#recordsAbort.abort(reason);
+    await Promise.all([...this.#recording]);
     await Promise.all([...this.#runners.values()].map((runner) => runner.destroy()));
     this.#state = 'closed';
     const report: CloseReport = Object.freeze({
@@ -467,6 +479,13 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       task: s.task ?? (runner as WorkerRunner).task(s.input),
       now,
     });
+    const hold = this.#hold(queue, s.key);
+    if (hold !== undefined) {
+      if (reserved) this.#room.giveBack();
+      const skipped = new Job<unknown>(record, this.#host, s.signal, undefined);
+      this.#finish(record, 'skipped', skipError(record, hold));
+      return skipped;
+    }
     // Found before anything changes, so a refused submit leaves no trace.
     const victim =
       reserved || this.#room.hasRoom
@@ -554,7 +573,18 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     }
   }
 
+  /**
+   * Starts an attempt of `job`, just taken out of its queue. Every attempt of every job
+   * (submitted, run, joined, worker type, retried) starts here, so this is where a keyed
+   * job meets its failure tracker: held back, it ends as skipped instead (no slot, no
+   * rate budget used); otherwise its run is recorded before its task first starts.
+   */
   #start(queue: TypeQueue, job: JobRecord, now: number): void {
+    const hold = this.#hold(queue, job.key);
+    if (hold !== undefined) {
+      this.#finish(job, 'skipped', skipError(job, hold));
+      return;
+    }
     job.status = 'running';
     job.attempt++;
     job.startedAt = now;
@@ -568,7 +598,52 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     const attempt = new Attempt(job, this.#host, queue.config.stallAfterMs);
     job.current = attempt;
     this.#publish('job.started', job);
-    attempt.run(job.task);
+    const tracker = queue.config.tracker;
+    if (tracker === undefined || job.key === undefined) attempt.run(job.task);
+    else this.#runTracked(tracker, job, job.key, attempt);
+  }
+
+  /** The tracker's hold on `key` for jobs of `queue`, if it has one now. */
+  #hold(queue: TypeQueue, key: string | undefined): KeyHold | undefined {
+    return key === undefined ? undefined : queue.config.tracker?.check(key);
+  }
+
+  /**
+   * Runs a keyed job's attempt once its tracker has recorded the job as running (once per
+   * job: later attempts wait for the same record). A record that fails fails the attempt
+   * with that error (retried if its policy allows), and the job is not tracked.
+   */
+  #runTracked(tracker: KeyTracker, job: JobRecord, key: string, attempt: Attempt): void {
+    let tracking = job.tracking;
+    const began = tracking === undefined;
+    if (tracking === undefined) {
+      try {
+        // Not the attempt's signal: a time limit that passes meanwhile fails the job, and
+        // that failure must find its run recorded. A cancel is seen once the record is made.
+        tracking = tracker.begin(key, { signal: this.#recordsAbort.signal });
+      } catch (error) {
+        tracking = Promise.reject(error);
+      }
+      job.tracking = tracking;
+    }
+    const begun = tracking;
+    begun.then(
+      () => {
+        // The attempt already ended (its time limit, close's abandonment) or was aborted
+        // while the record was written: its task is not started.
+        if (job.current !== attempt) return;
+        if (attempt.aborted) this.#ended(job, attempt, false, attempt.abortReason);
+        else attempt.run(job.task);
+      },
+      (error: unknown) => {
+        if (job.tracking === begun) job.tracking = undefined;
+        if (job.current !== attempt) return;
+        // Begun by an earlier attempt, which ended (its time limit) before the record
+        // failed: this attempt tries to record the run anew.
+        if (began) this.#ended(job, attempt, false, error);
+        else this.#runTracked(tracker, job, key, attempt);
+      },
+    );
   }
 
   /** An attempt's task settled, or its time limit passed. */
@@ -720,7 +795,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
 
   #finish(
     job: JobRecord,
-    status: 'succeeded' | 'failed' | 'cancelled',
+    status: 'succeeded' | 'failed' | 'cancelled' | 'skipped',
     value: unknown,
     abandoned = false,
   ): void {
@@ -742,21 +817,67 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     // The history keeps a copy, not the record: no task closure or result stays reachable.
     this.#history?.push(jobView(job, false));
     job.task = finishedTask;
-    if (job.resultPromise === undefined) {
-      job.outcome = status === 'succeeded' ? { ok: true, value } : { ok: false, error: value };
-    } else if (status === 'succeeded') {
-      job.resolve?.(value);
-    } else {
-      job.resultPromise.catch(noop); // failures are visible in events and history
-      job.reject?.(value === CANCELLED ? cancelError(job) : value);
-    }
-    job.resolve = job.reject = undefined;
     this.#publish('job.finished', job);
+    const tracking = job.tracking;
+    job.tracking = undefined;
+    if (tracking === undefined) {
+      settle(job, status, value);
+    } else {
+      // The result settles once the outcome is recorded, so a caller who sees a failure
+      // and submits again finds the key backing off.
+      const recorded = this.#record(job, tracking, status, value).then(() => {
+        settle(job, status, value);
+        this.#recording.delete(recorded);
+        if (this.#isIdle()) this.#becameIdle();
+      });
+      this.#recording.add(recorded);
+    }
     if (this.#isIdle()) this.#becameIdle();
   }
 
+  /**
+   * Writes a tracked job's outcome: a success clears its key, a failure counts (an abort
+   * error is no failure), anything else releases the run. Never rejects: a write that
+   * fails is reported on the bus and leaves the run in flight in the store, where it is
+   * counted as a failure once this process has ended (never under-counted).
+   */
+  async #record(
+    job: JobRecord,
+    tracking: Promise<TrackedRun>,
+    status: JobStatus,
+    value: unknown,
+  ): Promise<void> {
+    let run: TrackedRun;
+    try {
+      run = await tracking;
+    } catch {
+      return; // never recorded as running (its error failed the attempt): nothing to end
+    }
+    const options = { signal: this.#recordsAbort.signal };
+    try {
+      if (status === 'succeeded') await run.succeeded(options);
+      else if (status === 'failed' && !isAbortError(value)) await run.failed(value, options);
+      else await run.released(options);
+    } catch (error) {
+      this.#emit(
+        'tracker.failed',
+        Object.freeze({
+          id: job.id,
+          type: job.type,
+          key: job.key as string,
+          error: errorView(error),
+        }),
+      );
+    }
+  }
+
   #isIdle(): boolean {
-    return this.#room.queued === 0 && this.#running === 0 && this.#retryingJobs.size === 0;
+    return (
+      this.#room.queued === 0 &&
+      this.#running === 0 &&
+      this.#retryingJobs.size === 0 &&
+      this.#recording.size === 0
+    );
   }
 
   #becameIdle(): void {
@@ -826,6 +947,29 @@ export class WorkPool<Types extends JobTypesOptions = any> {
 /** What a finished record holds instead of its task, so the task's closure can be collected. */
 function finishedTask(): never {
   throw new Error('a finished job has no task');
+}
+
+/** Hands a finished job's outcome to its callers. */
+function settle(job: JobRecord, status: JobStatus, value: unknown): void {
+  if (job.resultPromise === undefined) {
+    job.outcome = status === 'succeeded' ? { ok: true, value } : { ok: false, error: value };
+  } else if (status === 'succeeded') {
+    job.resolve?.(value);
+  } else {
+    job.resultPromise.catch(noop); // failures are visible in events and history
+    job.reject?.(value === CANCELLED ? cancelError(job) : value);
+  }
+  job.resolve = job.reject = undefined;
+}
+
+function skipError(job: JobRecord, hold: KeyHold): JobSkippedError {
+  // A TTL may reach past the last date a Date can hold (its toISOString would throw).
+  const date = new Date(hold.eligibleAt);
+  const until = Number.isNaN(date.getTime()) ? `${hold.eligibleAt} ms` : date.toISOString();
+  return new JobSkippedError(
+    `Job ${job.id} (${job.type}) was skipped: its key "${String(job.key)}" is ${hold.reason === 'permanent' ? 'failed permanently' : 'backing off'} until ${until}`,
+    { key: job.key as string, reason: hold.reason, eligibleAt: hold.eligibleAt },
+  );
 }
 
 function normalizeError(job: JobRecord, value: unknown): unknown {

@@ -98,6 +98,7 @@ describe(`WorkPool memory: ${N.toLocaleString('en')} queued jobs`, () => {
       succeeded: 0,
       failed: 0,
       cancelled: 0,
+      skipped: 0,
     });
     expect(small.types).toEqual({
       work: { running: 1, queued: N, limit: 1, paused: false, heldByRate: false },
@@ -122,6 +123,7 @@ describe(`WorkPool memory: ${N.toLocaleString('en')} queued jobs`, () => {
       succeeded: 0,
       failed: 0,
       cancelled: N,
+      skipped: 0,
     });
     release();
     const report = await closing;

@@ -211,6 +211,7 @@ async function expectWholeAfter(
     succeeded: outcome.ok ? 2 : 1,
     failed: 0,
     cancelled: outcome.ok ? 0 : 1,
+    skipped: 0,
   });
   expect(snap.types).toEqual({
     work: { running: 0, queued: 0, limit: 1, paused: false, heldByRate: false },

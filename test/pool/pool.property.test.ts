@@ -147,6 +147,7 @@ const STATUSES: readonly JobStatus[] = [
   'succeeded',
   'failed',
   'cancelled',
+  'skipped',
 ];
 
 /** Ticks after which a pool that has not settled is reported as hung. */

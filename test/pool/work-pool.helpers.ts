@@ -143,6 +143,7 @@ export function countsOf(expected: Partial<Counts> = {}): Counts {
     succeeded: 0,
     failed: 0,
     cancelled: 0,
+    skipped: 0,
     ...expected,
   };
 }
