@@ -20,6 +20,8 @@ export type WorkbusErrorCode =
   | 'LIFECYCLE'
   | 'FILE_LOCKED'
   | 'LOCK_COMPROMISED'
+  | 'NOT_FOUND'
+  | 'DUPLICATE_FEED'
   | 'STORE_FAILED'
   | 'STORE_BUSY'
   | 'STORE_CORRUPT'
@@ -261,6 +263,42 @@ export class LockCompromisedError extends WorkbusError {
   constructor(path: string, options?: ErrorOptions) {
     super('LOCK_COMPROMISED', `The lock of ${path} was lost while held`, options);
     this.path = path;
+  }
+}
+
+/**
+ * A feed store call named a feed or an item that is not there (never added, or removed,
+ * possibly by another caller meanwhile). Nothing was changed.
+ */
+export class NotFoundError extends WorkbusError {
+  override get name(): 'NotFoundError' {
+    return 'NotFoundError';
+  }
+
+  /** What was looked for. */
+  readonly entity: 'feed' | 'item';
+  /** Its id. */
+  readonly id: number;
+
+  constructor(entity: 'feed' | 'item', id: number, options?: ErrorOptions) {
+    super('NOT_FOUND', `There is no ${entity} with id ${id}`, options);
+    this.entity = entity;
+    this.id = id;
+  }
+}
+
+/** A feed store already has a feed with this URL (URLs are unique). Nothing was changed. */
+export class DuplicateFeedError extends WorkbusError {
+  override get name(): 'DuplicateFeedError' {
+    return 'DuplicateFeedError';
+  }
+
+  /** The URL asked for. */
+  readonly url: string;
+
+  constructor(url: string, options?: ErrorOptions) {
+    super('DUPLICATE_FEED', `A feed with the URL ${url} is already there`, options);
+    this.url = url;
   }
 }
 

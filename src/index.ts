@@ -13,6 +13,8 @@ export {
   WorkerError,
   FileLockedError,
   LockCompromisedError,
+  NotFoundError,
+  DuplicateFeedError,
   StoreError,
   StoreBusyError,
   StoreCorruptError,

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, writeFileAtomic } from '../../src/index.js';
+import { prng } from '../helpers/prng.js';
 import { startChild } from './children.js';
 
 let dir = '';
@@ -68,18 +69,6 @@ async function pollWhole(stop: Promise<unknown>, items: number): Promise<number>
     reads++;
   }
   return reads;
-}
-
-/** A seeded PRNG (mulberry32): the kill moments of a run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const STRAY_AGE_MS = 60_000;
