@@ -27,7 +27,8 @@ export type WorkbusErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_LOCKED'
   | 'STORE_SCHEMA'
-  | 'OPML_INVALID';
+  | 'OPML_INVALID'
+  | 'FEED_PARSE';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
