@@ -28,7 +28,8 @@ export type WorkbusErrorCode =
   | 'STORE_LOCKED'
   | 'STORE_SCHEMA'
   | 'OPML_INVALID'
-  | 'FEED_PARSE';
+  | 'FEED_PARSE'
+  | 'JOB_SKIPPED';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -122,14 +123,54 @@ export class TaskError extends WorkbusError {
  * Marks a failure that retrying cannot fix (a 404, a validation error): a job whose task
  * throws it fails at once, whatever its `retry` allows. The underlying error goes in
  * `cause`.
+ *
+ * With `permanent: true` it also tells a failure tracker (`FailureTracker`) that the job's
+ * key is failed for good (a feed that answers 410 Gone): the key is skipped until the
+ * tracker's `permanentTtlMs` has passed, instead of backing off.
  */
 export class NonRetryableError extends WorkbusError {
   override get name(): 'NonRetryableError' {
     return 'NonRetryableError';
   }
 
-  constructor(message: string, options?: ErrorOptions) {
+  /** The key of the job is failed for good (see the class). */
+  readonly permanent: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { readonly permanent?: boolean }) {
     super('NON_RETRYABLE', message, options);
+    this.permanent = options?.permanent === true;
+  }
+}
+
+/**
+ * A keyed job was not run: its key's failure tracker holds it back, because the key is
+ * backing off after failures (`reason` `'backoff'`) or is failed for good until its
+ * time-to-live ends (`'permanent'`). `eligibleAt` (ms since the epoch) is when a job of
+ * that key may run again.
+ */
+export class JobSkippedError extends WorkbusError {
+  override get name(): 'JobSkippedError' {
+    return 'JobSkippedError';
+  }
+
+  /** The job's key. */
+  readonly key: string;
+  readonly reason: 'backoff' | 'permanent';
+  /** When a job with this key may run again, in ms since the epoch. */
+  readonly eligibleAt: number;
+
+  constructor(
+    message: string,
+    options: ErrorOptions & {
+      readonly key: string;
+      readonly reason: 'backoff' | 'permanent';
+      readonly eligibleAt: number;
+    },
+  ) {
+    super('JOB_SKIPPED', message, options);
+    this.key = options.key;
+    this.reason = options.reason;
+    this.eligibleAt = options.eligibleAt;
   }
 }
 

@@ -20,6 +20,7 @@ export {
   StoreCorruptError,
   StoreLockedError,
   StoreSchemaError,
+  JobSkippedError,
   type WorkbusErrorCode,
   type LockOrderEdge,
 } from './errors.js';

@@ -4,11 +4,13 @@ import {
   AbortError,
   ClosedError,
   FileLockedError,
+  JobSkippedError,
   LockCompromisedError,
   LockHeldWhileWaitingError,
   LockOrderError,
   NotFoundError,
   DuplicateFeedError,
+  NonRetryableError,
   QueueFullError,
   StoreBusyError,
   StoreCorruptError,
@@ -72,6 +74,11 @@ describe('errors', () => {
       'StoreSchemaError',
     ],
     [new OpmlError('not OPML'), 'OPML_INVALID', 'OpmlError'],
+    [
+      new JobSkippedError('skipped', { key: 'k', reason: 'backoff', eligibleAt: 1 }),
+      'JOB_SKIPPED',
+      'JobSkippedError',
+    ],
   ])('%s has a stable code and its class name', (error, code, name) => {
     expect(error).toBeInstanceOf(WorkbusError);
     expect(error).toBeInstanceOf(Error);
@@ -112,6 +119,11 @@ describe('errors', () => {
     expect(error.held).toEqual(['store', 'feeds']);
   });
 
+  it('NonRetryableError says whether the failure is permanent (false unless asked)', () => {
+    expect(new NonRetryableError('404').permanent).toBe(false);
+    expect(new NonRetryableError('410', { permanent: true }).permanent).toBe(true);
+  });
+
   it('TimeoutError carries its limit', () => {
     expect(new TimeoutError('slow', { timeoutMs: 50 }).timeoutMs).toBe(50);
   });
@@ -138,6 +150,7 @@ const constructorArgs: Record<string, unknown[]> = {
   StoreCorruptError: ['corrupt', { path: 'a.db' }],
   StoreLockedError: ['locked', { path: 'a.db', pid: 1, host: 'h' }],
   StoreSchemaError: ['schema', { path: 'a.db', version: 2 }],
+  JobSkippedError: ['skipped', { key: 'k', reason: 'permanent', eligibleAt: 1 }],
 };
 
 type ErrorClass = new (...args: unknown[]) => Error;

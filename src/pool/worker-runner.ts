@@ -142,7 +142,7 @@ export class WorkerRunner {
     if (teardown.aborted && teardown.reason !== THREAD_DIED) throw abortErrorOf(signal);
     if (outcome?.kind === 'returned') return outcome.value;
     if (outcome?.kind === 'threw') {
-      throw outcome.nonRetryable ? nonRetryable(outcome.error) : outcome.error;
+      throw outcome.nonRetryable ? nonRetryable(outcome.error, outcome.permanent) : outcome.error;
     }
     if (outcome?.kind === 'broke') throw this.#error(outcome.problem, rebuild(outcome.detail));
     if (teardown.aborted) throw this.#error('its thread exited while running the job');
@@ -208,11 +208,11 @@ function rebuild(detail: FailureDetail): Error {
 }
 
 /** A `NonRetryableError` as its thread threw it, from the plain Error cloning left of it. */
-function nonRetryable(cloned: unknown): NonRetryableError {
-  if (!(cloned instanceof Error)) return new NonRetryableError(String(cloned));
+function nonRetryable(cloned: unknown, permanent: boolean): NonRetryableError {
+  if (!(cloned instanceof Error)) return new NonRetryableError(String(cloned), { permanent });
   const error = new NonRetryableError(
     cloned.message,
-    cloned.cause === undefined ? undefined : { cause: cloned.cause },
+    cloned.cause === undefined ? { permanent } : { cause: cloned.cause, permanent },
   );
   if (cloned.stack !== undefined) error.stack = cloned.stack;
   return error;

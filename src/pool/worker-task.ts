@@ -53,9 +53,14 @@ export type WorkerOutcome =
   | { readonly kind: 'returned'; readonly value: unknown }
   /**
    * `nonRetryable`: the task threw a `NonRetryableError`, which cloning turns into a plain
-   * Error (class and `code` are lost), so the pool must be told to restore it.
+   * Error (class, `code` and `permanent` are lost), so the pool must be told to restore it.
    */
-  | { readonly kind: 'threw'; readonly error: unknown; readonly nonRetryable: boolean }
+  | {
+      readonly kind: 'threw';
+      readonly error: unknown;
+      readonly nonRetryable: boolean;
+      readonly permanent: boolean;
+    }
   /** The task broke the thread boundary; the pool fails the job with `WorkerError`. */
   | { readonly kind: 'broke'; readonly problem: string; readonly detail: FailureDetail };
 
@@ -162,7 +167,12 @@ export function workerTask<I, R>(
       const value = await fn(input as I, { signal: controller.signal, id, attempt, progress });
       outcome = { kind: 'returned', value };
     } catch (error) {
-      outcome = { kind: 'threw', error, nonRetryable: error instanceof NonRetryableError };
+      outcome = {
+        kind: 'threw',
+        error,
+        nonRetryable: error instanceof NonRetryableError,
+        permanent: error instanceof NonRetryableError && error.permanent,
+      };
     }
     if (badProgress !== undefined) {
       outcome = broke('reported progress the pool cannot take', badProgress);

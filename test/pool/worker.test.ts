@@ -125,6 +125,15 @@ describe('worker-thread job types', () => {
     await pool.close();
   });
 
+  it('keeps a NonRetryableError’s permanent flag across the thread boundary', async () => {
+    const pool = newPool();
+    const permanent = pool.submit('cpu', { mode: 'permanent', message: '410' } satisfies CpuInput);
+    const plain = pool.submit('cpu', { mode: 'nonRetryable', message: '404', cause: 'x' });
+    expect(await permanent.result.catch((e: unknown) => e)).toMatchObject({ permanent: true });
+    expect(await plain.result.catch((e: unknown) => e)).toMatchObject({ permanent: false });
+    await pool.close();
+  });
+
   it('forwards progress from the thread to the pool', async () => {
     const bus = new EventBus<PoolEvents>();
     const progress: JobView[] = [];
