@@ -122,11 +122,14 @@ export class FeedServer {
     return `${this.#host(served.feed.host).base}/${name}`;
   }
 
-  /** Replaces a feed's body (its ETag changes with it). */
-  setBody(name: string, body: Uint8Array | string): void {
+  /**
+   * Replaces a feed's body. Its ETag changes with it, unless `etag` is given: servers
+   * also change an ETag alone (a new deploy, another cache node), which a reader must store.
+   */
+  setBody(name: string, body: Uint8Array | string, { etag }: { etag?: string } = {}): void {
     const served = this.#served(name);
     served.body = Buffer.from(body);
-    served.etag = etagOf(served.body);
+    served.etag = etag ?? etagOf(served.body);
   }
 
   /** What the server saw of each feed, by name. */
