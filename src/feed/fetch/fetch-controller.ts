@@ -32,6 +32,7 @@ import {
   requiredSignal,
 } from '../../validate.js';
 import type { Feed, FeedId, FeedPatch, FeedStore, Item, ItemInput } from '../feed-store.js';
+import type { FeedFailure } from '../intake/errors.js';
 import { runFilters, type ItemFilter } from '../intake/filter.js';
 import {
   intakeOutcome,
@@ -536,11 +537,7 @@ export class FetchController implements Component {
     };
     const parsed = await this.#intake(input, signal);
     if (!parsed.ok) {
-      throw this.#strike(
-        feed,
-        `${base.url}: ${parsed.failure.kind}: ${parsed.failure.message}`,
-        true,
-      );
+      throw this.#strike(feed, failureMessage(base.url, parsed.failure), true);
     }
     const { document } = intakeResultOf(parsed);
     const kept = await runFilters(document.items, this.#s.filters, { signal });
@@ -589,6 +586,13 @@ export class FetchController implements Component {
     if (this.#parseOn === 'main') return Promise.resolve(intakeOutcome(input, { signal }));
     return this.#pool.run<IntakeOutcome>('parse', input, { signal });
   }
+}
+
+/** A failed intake in a sentence; an HTML page's advertised feeds are named, to subscribe to instead. */
+function failureMessage(url: string, failure: FeedFailure): string {
+  const links =
+    failure.feedLinks.length === 0 ? '' : `; it advertises ${failure.feedLinks.join(', ')}`;
+  return `${url}: ${failure.kind}: ${failure.message}${links}`;
 }
 
 function hostOf(url: string): string {

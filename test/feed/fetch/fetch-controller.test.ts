@@ -335,3 +335,20 @@ describe('FetchController: watch and stop', () => {
     expect(() => new FetchController({ store: {} as never })).toThrow(/FeedStore/);
   });
 });
+
+describe('FetchController: a page that is not a feed', () => {
+  it('fails it naming the feeds the page advertises', async () => {
+    const html = `<!doctype html><html><head><title>Blog</title>
+<link rel="alternate" type="application/rss+xml" href="/feed.xml"></head><body>hi</body></html>`;
+    const { controller, server, ids } = await setup([
+      { name: 'page', host: '127.0.0.2', body: html, contentType: 'text/html; charset=utf-8' },
+    ]);
+    const report = await controller.refresh(ids.get('page') ?? 0, { signal });
+    const base = new URL(server.url('page'));
+    expect(report).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringContaining(`not-a-feed`) as string,
+    });
+    expect(report.error).toContain(`it advertises ${base.origin}/feed.xml`);
+  });
+});
