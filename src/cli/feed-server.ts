@@ -80,17 +80,26 @@ export class FeedServer {
   readonly #hosts = new Map<string, Host>();
   readonly #latencyMs: number;
 
-  private constructor(latencyMs: number) {
+  readonly #port: number;
+
+  private constructor(latencyMs: number, port: number) {
     this.#latencyMs = latencyMs;
+    this.#port = port;
   }
 
   /**
-   * Starts one listener per host on a free port and serves `feeds`.
+   * Starts one listener per host and serves `feeds`.
    * @param latencyMs added before every answer.
-   * @throws TypeError for a duplicate name, or a host that is not a loopback address.
+   * @param port every host's port (0: a free one each). A fixed port keeps the feeds' URLs
+   *   from one run to the next, as a publisher's are.
+   * @throws TypeError for a duplicate name, or a host that is not a loopback address;
+   *   the listen error (EADDRINUSE) for a port in use.
    */
-  static async start(feeds: readonly ServedFeed[], { latencyMs = 0 } = {}): Promise<FeedServer> {
-    const server = new FeedServer(latencyMs);
+  static async start(
+    feeds: readonly ServedFeed[],
+    { latencyMs = 0, port = 0 } = {},
+  ): Promise<FeedServer> {
+    const server = new FeedServer(latencyMs, port);
     for (const feed of feeds) {
       if (server.#feeds.has(feed.name)) throw new TypeError(`feed name ${feed.name} is used twice`);
       if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(feed.host)) {
@@ -182,7 +191,7 @@ export class FeedServer {
     const server = createServer((request, response) => this.#handle(address, request, response));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, address, () => resolve());
+      server.listen(this.#port, address, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
     this.#hosts.set(address, {
