@@ -50,6 +50,8 @@ export interface FeedStats {
 /** What the server saw of one host. */
 export interface HostStats {
   readonly requests: number;
+  /** Requests to the host open now. */
+  readonly open: number;
   /** The most requests to the host open at once. */
   readonly maxConcurrent: number;
 }
@@ -156,7 +158,7 @@ export class FeedServer {
     return new Map(
       [...this.#hosts].map(([address, h]) => [
         address,
-        { requests: h.requests, maxConcurrent: h.maxConcurrent },
+        { requests: h.requests, open: h.open, maxConcurrent: h.maxConcurrent },
       ]),
     );
   }

@@ -173,15 +173,31 @@ describe('FetchController: storing feeds', () => {
 
 describe('FetchController: politeness', () => {
   it('keeps to perHost requests per host, while other hosts go on', async () => {
+    const slow = { kind: 'slow', delayMs: 60_000 } as const;
     const feeds: ServedFeed[] = [
-      ...['a', 'b', 'c', 'd', 'e'].map((n) => ({ name: n, host: '127.0.0.2', body: NYT })),
+      ...['a', 'b', 'c', 'd', 'e'].map((n) => ({
+        name: n,
+        host: '127.0.0.2',
+        body: NYT,
+        behaviour: slow,
+      })),
       { name: 'other', host: '127.0.0.3', body: NYT },
     ];
-    const { controller, server } = await setup(feeds, { perHost: 2, fetchers: 6 }, 40);
-    const reports = await controller.fetchDue({ signal });
-    expect(reports.every((r) => r.outcome === 'stored')).toBe(true);
-    expect(server.hostStats().get('127.0.0.2')?.maxConcurrent).toBe(2);
-    expect(server.hostStats().get('127.0.0.3')?.requests).toBe(1);
+    const { controller, server } = await setup(feeds, {
+      perHost: 2,
+      fetchers: 6,
+      timeoutMs: 120_000,
+    });
+    const stop = new AbortController();
+    const due = controller.fetchDue({ signal: stop.signal }).catch((e: unknown) => e);
+    await expect.poll(() => server.hostStats().get('127.0.0.2')?.open).toBe(2);
+    // The busy host holds back only its own feeds.
+    await expect.poll(() => controller.pool.snapshot().counts.succeeded).toBe(1);
+    expect(server.feedStats().get('other')?.requests).toBe(1);
+    expect(server.hostStats().get('127.0.0.2')).toMatchObject({ requests: 2, maxConcurrent: 2 });
+    stop.abort();
+    expect(isAbortError(await due)).toBe(true);
+    await expect.poll(() => server.hostStats().get('127.0.0.2')?.open).toBe(0);
   });
 
   it('never fetches one feed twice at once: a refresh racing a scheduled fetch joins it', async () => {
