@@ -1,6 +1,6 @@
 /**
- * `npm run demo`: the pipeline over Channels, then the WorkPool at work.
- * (The feed-reader CLI replaces this as the main demo when the feed kit lands.)
+ * `npm run demo:core`: the pipeline over Channels, then the WorkPool at work.
+ * (`npm run demo` runs the feed reader, `workbus-feeds demo`, the main demo.)
  */
 import { printReport, runPipeline } from './pipeline.js';
 import { runPoolDemo } from './pool.js';

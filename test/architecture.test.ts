@@ -16,8 +16,7 @@ function mappedFiles(): string[] {
   /** The open folders, outermost first, each with the indent of its line. */
   const folders: { indent: number; name: string }[] = [];
   for (const line of map.split('\n')) {
-    // A folder line may name a nested folder (`feed/intake/`).
-    const match = /^( *)((?:[\w.-]+\/)*[\w.-]+\/?)(?:\s|$)/.exec(line);
+    const match = /^( *)([\w.-]+\/?)(?:\s|$)/.exec(line);
     if (match === null) continue;
     const [, spaces = '', name = ''] = match;
     const indent = spaces.length;

@@ -193,9 +193,9 @@ describe('examples', () => {
     expect(close.cancelled).toBeGreaterThanOrEqual(1);
   });
 
-  it('npm run demo runs both demos as a program', async () => {
+  it('npm run demo:core runs both core demos as a program', async () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.demo).toBe('tsx examples/demo.ts');
+    expect(pkg.scripts['demo:core']).toBe('tsx examples/demo.ts');
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', 'examples/demo.ts'],

@@ -50,6 +50,8 @@ export interface FeedStats {
 /** What the server saw of one host. */
 export interface HostStats {
   readonly requests: number;
+  /** Requests to the host open now. */
+  readonly open: number;
   /** The most requests to the host open at once. */
   readonly maxConcurrent: number;
 }
@@ -80,17 +82,26 @@ export class FeedServer {
   readonly #hosts = new Map<string, Host>();
   readonly #latencyMs: number;
 
-  private constructor(latencyMs: number) {
+  readonly #port: number;
+
+  private constructor(latencyMs: number, port: number) {
     this.#latencyMs = latencyMs;
+    this.#port = port;
   }
 
   /**
-   * Starts one listener per host on a free port and serves `feeds`.
+   * Starts one listener per host and serves `feeds`.
    * @param latencyMs added before every answer.
-   * @throws TypeError for a duplicate name, or a host that is not a loopback address.
+   * @param port every host's port (0: a free one each). A fixed port keeps the feeds' URLs
+   *   from one run to the next, as a publisher's are.
+   * @throws TypeError for a duplicate name, or a host that is not a loopback address;
+   *   the listen error (EADDRINUSE) for a port in use.
    */
-  static async start(feeds: readonly ServedFeed[], { latencyMs = 0 } = {}): Promise<FeedServer> {
-    const server = new FeedServer(latencyMs);
+  static async start(
+    feeds: readonly ServedFeed[],
+    { latencyMs = 0, port = 0 } = {},
+  ): Promise<FeedServer> {
+    const server = new FeedServer(latencyMs, port);
     for (const feed of feeds) {
       if (server.#feeds.has(feed.name)) throw new TypeError(`feed name ${feed.name} is used twice`);
       if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(feed.host)) {
@@ -122,11 +133,14 @@ export class FeedServer {
     return `${this.#host(served.feed.host).base}/${name}`;
   }
 
-  /** Replaces a feed's body (its ETag changes with it). */
-  setBody(name: string, body: Uint8Array | string): void {
+  /**
+   * Replaces a feed's body. Its ETag changes with it, unless `etag` is given: servers
+   * also change an ETag alone (a new deploy, another cache node), which a reader must store.
+   */
+  setBody(name: string, body: Uint8Array | string, { etag }: { etag?: string } = {}): void {
     const served = this.#served(name);
     served.body = Buffer.from(body);
-    served.etag = etagOf(served.body);
+    served.etag = etag ?? etagOf(served.body);
   }
 
   /** What the server saw of each feed, by name. */
@@ -144,7 +158,7 @@ export class FeedServer {
     return new Map(
       [...this.#hosts].map(([address, h]) => [
         address,
-        { requests: h.requests, maxConcurrent: h.maxConcurrent },
+        { requests: h.requests, open: h.open, maxConcurrent: h.maxConcurrent },
       ]),
     );
   }
@@ -179,7 +193,7 @@ export class FeedServer {
     const server = createServer((request, response) => this.#handle(address, request, response));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, address, () => resolve());
+      server.listen(this.#port, address, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
     this.#hosts.set(address, {

@@ -73,27 +73,30 @@ describe('FeedServer', () => {
   });
 
   it('counts requests open at once per host and per feed', async () => {
-    const s = await start(
-      [
-        { name: 'a', host: '127.0.0.2', body: RSS },
-        { name: 'b', host: '127.0.0.2', body: RSS },
-        { name: 'c', host: '127.0.0.3', body: RSS },
-      ],
-      30,
+    const s = await start([
+      { name: 'a', host: '127.0.0.2', body: RSS, behaviour: { kind: 'slow', delayMs: 60_000 } },
+      { name: 'b', host: '127.0.0.2', body: RSS, behaviour: { kind: 'slow', delayMs: 60_000 } },
+      { name: 'c', host: '127.0.0.3', body: RSS },
+    ]);
+    const controller = new AbortController();
+    const pending = ['a', 'a', 'b'].map((name) =>
+      fetchFeed({ url: s.url(name) }, { signal: controller.signal }).catch(() => undefined),
     );
-    await Promise.all(
-      ['a', 'a', 'b', 'c'].map((name) => fetchFeed({ url: s.url(name) }, { signal })),
-    );
-    expect(s.hostStats().get('127.0.0.2')).toEqual({ requests: 3, maxConcurrent: 3 });
-    expect(s.hostStats().get('127.0.0.3')).toEqual({ requests: 1, maxConcurrent: 1 });
+    await expect.poll(() => s.hostStats().get('127.0.0.2')?.open).toBe(3);
+    await fetchFeed({ url: s.url('c') }, { signal });
+    controller.abort();
+    await Promise.all(pending);
+    expect(s.hostStats().get('127.0.0.2')).toMatchObject({ requests: 3, maxConcurrent: 3 });
+    expect(s.hostStats().get('127.0.0.3')).toMatchObject({ requests: 1, maxConcurrent: 1 });
     expect(s.feedStats().get('a')?.maxConcurrent).toBe(2);
+    await expect.poll(() => s.hostStats().get('127.0.0.2')?.open).toBe(0);
   });
 
   it('answers a slow feed too late for a short timeout', async () => {
     const s = await start([
       { name: 's', host: '127.0.0.2', body: RSS, behaviour: { kind: 'slow', delayMs: 60_000 } },
     ]);
-    expect(await fetchFeed({ url: s.url('s') }, { signal, timeoutMs: 50 })).toMatchObject({
+    expect(await fetchFeed({ url: s.url('s') }, { signal, timeoutMs: 500 })).toMatchObject({
       kind: 'failed',
       reason: 'timeout',
     });

@@ -1,0 +1,130 @@
+/**
+ * The workbus-feeds CLI driven as a user drives it: the built program spawned, its output
+ * read, its exit code checked.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const exec = promisify(execFile);
+let dir: string;
+let cli: string;
+
+/**
+ * The program as `npm ci` builds it, compiled into a directory of its own (the package
+ * test builds `dist/` at the same time), beside links to what it reads at run time.
+ */
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'workbus-cli-'));
+  for (const name of ['node_modules', 'demo', 'package.json']) {
+    symlinkSync(join(root, name), join(dir, name));
+  }
+  await exec(
+    process.execPath,
+    [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(root, 'tsconfig.build.json'),
+      '--outDir',
+      join(dir, 'dist'),
+    ],
+    { cwd: root },
+  );
+  cli = join(dir, 'dist/cli/main.js');
+}, 180_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function run(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [cli, ...args], {
+      cwd: dir,
+      timeout: 120_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('workbus-feeds demo', () => {
+  it('fetches the bundled feeds into a SQLite file; a second run gets 304s and stores nothing twice', async () => {
+    const db = join(dir, 'demo.db');
+    const first = await run('demo', '--db', db);
+    expect(first.code).toBe(0);
+    const stored = /items in the store: (\d+)/.exec(first.stdout)?.[1];
+    expect(Number(stored)).toBeGreaterThan(300);
+    expect(first.stdout).toMatch(/feeds: 2\d stored/);
+    expect(first.stdout).toMatch(/FAILED\s+rsparser__allthis-partial\.json — .*malformed/);
+    expect(first.stdout).toMatch(/FAILED\s+rsparser__natasha\.xml — .*within \d+ ms/);
+    expect(first.stdout).toMatch(/stored\s+feedreader__Rss20Reuters\.xml/);
+    const second = await run('demo', '--db', db);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/feeds: 0 stored, 2\d not modified/);
+    expect(/items in the store: (\d+)/.exec(second.stdout)?.[1]).toBe(stored);
+  }, 240_000);
+});
+
+describe('workbus-feeds commands', () => {
+  it('imports OPML, lists feeds and exports them again', async () => {
+    const db = join(dir, 'cmd.db');
+    const opml = join(dir, 'in.opml');
+    writeFileSync(
+      opml,
+      '<opml version="2.0"><body><outline text="A" xmlUrl="http://127.0.0.9:1/a.xml"/><outline text="B" xmlUrl="http://127.0.0.9:1/b.xml"/></body></opml>',
+    );
+    expect((await run('import', opml, '--db', db)).stdout).toBe(
+      'imported 2 feed(s); 0 already there\n',
+    );
+    expect((await run('import', opml, '--db', db)).stdout).toBe(
+      'imported 0 feed(s); 2 already there\n',
+    );
+    const feeds = await run('feeds', '--db', db);
+    expect(feeds.stdout.trim().split('\n')).toHaveLength(2);
+    const out = join(dir, 'out', 'feeds.opml');
+    mkdirSync(join(dir, 'out'));
+    expect((await run('export', out, '--db', db)).stdout).toBe(`wrote 2 feed(s) to ${out}\n`);
+  });
+
+  it.each([
+    [['fetsh'], 2, /unknown command "fetsh"\. Run workbus-feeds --help/],
+    [
+      ['feeds', '--db', '/nonexistent-dir/x.db'],
+      1,
+      /cannot use the database \/nonexistent-dir\/x\.db/,
+    ],
+    [['import', '/nonexistent.opml'], 1, /cannot read \/nonexistent\.opml: ENOENT/],
+  ])('%j exits %i with one paragraph naming the problem', async (args, code, message) => {
+    const result = await run(...args);
+    expect(result.code).toBe(code);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names a file that is not a database, and a file that is not OPML', async () => {
+    const notDb = join(dir, 'not.db');
+    writeFileSync(notDb, 'hello, not SQLite '.repeat(100));
+    expect((await run('feeds', '--db', notDb)).stderr).toMatch(
+      /not\.db is not a workbus-feeds database/,
+    );
+    const notOpml = join(dir, 'not.opml');
+    writeFileSync(notOpml, '<rss version="2.0"/>');
+    expect((await run('import', notOpml, '--db', join(dir, 'x.db'))).stderr).toMatch(
+      /not an OPML file: no <opml> root/,
+    );
+  });
+});
