@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as workbus from '../src/index.js';
+import * as feed from '../src/feed/index.js';
 import {
   AbortError,
   ClosedError,
@@ -157,18 +158,32 @@ const constructorArgs: Record<string, unknown[]> = {
   StoreLockedError: ['locked', { path: 'a.db', pid: 1, host: 'h' }],
   StoreSchemaError: ['schema', { path: 'a.db', version: 2 }],
   JobSkippedError: ['skipped', { key: 'k', reason: 'permanent', eligibleAt: 1 }],
+  EmbedError: ['busy', { reason: 'busy', model: 'm' }],
+  FeedParseError: ['malformed', 'broken'],
 };
 
 type ErrorClass = new (...args: unknown[]) => Error;
 
-const errorClasses: [string, ErrorClass][] = Object.entries(workbus as Record<string, unknown>)
+/** Every error class the package exports, from its entry points (`workbus`, `workbus/feed`). */
+const errorClasses: [string, ErrorClass][] = [
+  ...new Map([...Object.entries(workbus), ...Object.entries(feed)] as [
+    string,
+    unknown,
+  ][]).entries(),
+]
   .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error)
   .map(([name, value]) => [name, value as ErrorClass]);
 
 describe('error names survive minification', () => {
   it('covers every exported error class', () => {
     expect(errorClasses.map(([name]) => name)).toEqual(
-      expect.arrayContaining(['WorkbusError', 'AbortError', 'LifecycleError']),
+      expect.arrayContaining([
+        'WorkbusError',
+        'AbortError',
+        'LifecycleError',
+        'FeedParseError',
+        'OpmlError',
+      ]),
     );
   });
 

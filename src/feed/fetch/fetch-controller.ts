@@ -33,7 +33,7 @@ import {
 } from '../../validate.js';
 import type { Feed, FeedId, FeedPatch, FeedStore, Item, ItemInput } from '../feed-store.js';
 import type { FeedFailure } from '../intake/errors.js';
-import { runFilters, type ItemFilter } from '../intake/filter.js';
+import { runFilters, type FilterStage } from '../intake/filter.js';
 import {
   intakeOutcome,
   intakeResultOf,
@@ -115,7 +115,7 @@ export interface FetchControllerOptions {
   /** 404s or unparseable answers in a row that fail a feed for good. @default 3 */
   readonly strikes?: number | undefined;
   /** Applied in order to each document's items before they are stored. @default [] */
-  readonly filters?: readonly ItemFilter[] | undefined;
+  readonly filters?: readonly FilterStage[] | undefined;
   /** @default 'workbus-feeds/0.1' */
   readonly userAgent?: string | undefined;
   /** The clock, in ms since the epoch. @default Date.now */
@@ -149,7 +149,7 @@ interface Settings extends Schedule {
   readonly timeoutMs: number;
   readonly maxBytes: number;
   readonly strikes: number;
-  readonly filters: readonly ItemFilter[];
+  readonly filters: readonly FilterStage[];
   readonly userAgent: string;
   readonly now: () => number;
 }
@@ -211,7 +211,7 @@ export class FetchController implements Component {
       minIntervalMs,
       maxIntervalMs,
       strikes: integer('strikes', given['strikes'] ?? 3, 1),
-      filters: filters as readonly ItemFilter[],
+      filters: filters as readonly FilterStage[],
       userAgent: nonEmptyString('userAgent', given['userAgent'] ?? 'workbus-feeds/0.1'),
       now: callable('now', (given['now'] ?? Date.now) as () => number),
       random: callable('random', (given['random'] ?? Math.random) as () => number),

@@ -17,7 +17,7 @@ export interface FilterContext {
  * One filter: the items to keep, in order (synchronously or as a promise). It must not
  * change the items it is given.
  */
-export type ItemFilter = (
+export type FilterStage = (
   items: readonly NormalizedItem[],
   context: FilterContext,
 ) => readonly NormalizedItem[] | Promise<readonly NormalizedItem[]>;
@@ -32,7 +32,7 @@ export type ItemFilter = (
  */
 export async function runFilters(
   items: readonly NormalizedItem[],
-  filters: readonly ItemFilter[],
+  filters: readonly FilterStage[],
   options: { readonly signal: AbortSignal },
 ): Promise<readonly NormalizedItem[]> {
   const signal = requiredSignal(
@@ -83,7 +83,7 @@ const KEYWORD_FIELDS: readonly KeywordField[] = ['title', 'summary', 'content', 
  * @throws TypeError for unknown options, keywords that are not non-empty strings, or an
  * unknown field.
  */
-export function keywordFilter(options: KeywordFilterOptions): ItemFilter {
+export function keywordFilter(options: KeywordFilterOptions): FilterStage {
   const record = checkOptions('keywordFilter options', options, ['include', 'exclude', 'fields']);
   const include = keywords('keywordFilter options.include', record['include']);
   const exclude = keywords('keywordFilter options.exclude', record['exclude']);
@@ -124,7 +124,7 @@ export interface MaxAgeFilterOptions {
  * Drops items older than `maxAgeMs` by `publishedAt`.
  * @throws TypeError/RangeError for unknown options or a `maxAgeMs` that is not a duration.
  */
-export function maxAgeFilter(options: MaxAgeFilterOptions): ItemFilter {
+export function maxAgeFilter(options: MaxAgeFilterOptions): FilterStage {
   const record = checkOptions('maxAgeFilter options', options, ['maxAgeMs', 'keepUndated', 'now']);
   const maxAgeMs = duration('maxAgeFilter options.maxAgeMs', record['maxAgeMs']);
   const keepUndated = record['keepUndated'] ?? true;

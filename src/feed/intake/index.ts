@@ -13,7 +13,7 @@ export {
   maxAgeFilter,
   runFilters,
   type FilterContext,
-  type ItemFilter,
+  type FilterStage,
   type KeywordField,
   type KeywordFilterOptions,
   type MaxAgeFilterOptions,

@@ -9,7 +9,7 @@ import {
   maxAgeFilter,
   normalizeFeed,
   runFilters,
-  type ItemFilter,
+  type FilterStage,
   type NormalizedItem,
 } from '../../../src/feed/intake/index.js';
 import { parsedItem } from './helpers.js';
@@ -96,7 +96,7 @@ describe('runFilters', () => {
   it('runs filters in order, each on what the one before kept, sync or async', async () => {
     const seen: string[][] = [];
     const record =
-      (drop: string): ItemFilter =>
+      (drop: string): FilterStage =>
       (list) => {
         seen.push(ids(list));
         return Promise.resolve(list.filter((item) => item.key !== drop));
@@ -115,7 +115,7 @@ describe('runFilters', () => {
     const controller = new AbortController();
     controller.abort();
     let ran = false;
-    const filter: ItemFilter = (list) => {
+    const filter: FilterStage = (list) => {
       ran = true;
       return list;
     };
@@ -127,12 +127,12 @@ describe('runFilters', () => {
 
   it('a filter that ignores an abort cannot hand its result on', async () => {
     const controller = new AbortController();
-    const ignoring: ItemFilter = (list) => {
+    const ignoring: FilterStage = (list) => {
       controller.abort();
       return list;
     };
     let next = false;
-    const after: ItemFilter = (list) => {
+    const after: FilterStage = (list) => {
       next = true;
       return list;
     };
@@ -149,7 +149,7 @@ describe('runFilters', () => {
     await expect(runFilters(items, ['x' as never], { signal })).rejects.toThrow(
       /filters\[0\] must be a function/,
     );
-    const broken: ItemFilter = () => 'no' as never;
+    const broken: FilterStage = () => 'no' as never;
     await expect(runFilters(items, [broken], { signal })).rejects.toThrow(
       /filter 0 \(broken\) must return an array of items, got string/,
     );
