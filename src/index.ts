@@ -118,6 +118,7 @@ export {
 } from './fs/file-lock.js';
 export { Database } from './store/database.js';
 export type { CallOptions, DatabaseOptions } from './store/options.js';
+export type { DatabaseOwner } from './store/owner-lock.js';
 export type {
   Migration,
   Row,

@@ -31,6 +31,7 @@ import { backoffDelay, type NormalizedRetry } from '../pool/retry.js';
 import { Mutex } from '../sync/mutex.js';
 import { finite, options as checkOptions, requiredSignal } from '../validate.js';
 import { callSignal, normalizeOptions, type CallOptions, type DatabaseOptions } from './options.js';
+import { OwnerLock, type DatabaseOwner } from './owner-lock.js';
 import type {
   Envelope,
   Failure,
@@ -89,6 +90,10 @@ export class Database implements Component {
    */
   readonly #writer = new Mutex({ name: 'workbus.store.writer' });
   readonly #calls = new Set<LinkedSignal>();
+  /** The writes among {@link Database.#calls}: a lost owner lock aborts them. */
+  readonly #writes = new Set<LinkedSignal>();
+  readonly #owner: OwnerLock | undefined;
+  #detachOwner: () => void = () => undefined;
   #state: State = 'open';
   #failure: unknown;
   #inFlight: InFlight | undefined;
@@ -96,10 +101,16 @@ export class Database implements Component {
   #idle: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
 
-  private constructor(path: string, key: string | undefined, busyTimeoutMs: number) {
+  private constructor(
+    path: string,
+    key: string | undefined,
+    busyTimeoutMs: number,
+    owner: OwnerLock | undefined,
+  ) {
     this.#path = path;
     this.#key = key;
     this.#busyTimeoutMs = busyTimeoutMs;
+    this.#owner = owner;
     const data: ThreadData = {
       path: key ?? path,
       abortFlag: this.#abortFlag.buffer,
@@ -113,6 +124,14 @@ export class Database implements Component {
         this.#onThreadEnd(new Error(`The database thread exited with code ${code}`));
       }
     });
+    if (owner !== undefined) {
+      // Another process owns the file now: a write of ours would be a second owner's.
+      const lose = (): void => {
+        for (const write of this.#writes) write.abort(owner.lost.reason);
+      };
+      this.#detachOwner = onAbort(owner.lost, lose);
+      if (owner.lost.aborted) lose();
+    }
   }
 
   /**
@@ -123,7 +142,9 @@ export class Database implements Component {
    * @throws StoreCorruptError if the file is not a SQLite database.
    * @throws StoreSchemaError if a migration fails (the schema stays as it was) or the
    *   file's schema is newer than the last migration.
-   * @throws StoreLockedError if this process already has the file open.
+   * @throws StoreLockedError if this process already has the file open, or, in
+   *   `'exclusive'` mode, another process owns it (its `pid` and `host` name the owner).
+   *   Nothing waits for the owner: the open is refused at once.
    * @throws StoreBusyError if another process held the write lock past `busyTimeoutMs`.
    * @throws StoreError if the file cannot be opened (a missing or read-only directory).
    */
@@ -131,7 +152,8 @@ export class Database implements Component {
     if (typeof path !== 'string' || path.length === 0) {
       throw new TypeError(`path must be a non-empty string, got ${typeof path}`);
     }
-    const { signal, migrations, synchronous, busyTimeoutMs } = normalizeOptions(options);
+    const { signal, migrations, synchronous, busyTimeoutMs, lockStaleMs } =
+      normalizeOptions(options);
     throwIfAborted(signal);
     // An in-memory database has nothing to share between connections.
     const key = path === ':memory:' ? undefined : resolvePath(path);
@@ -142,8 +164,19 @@ export class Database implements Component {
         host: hostname(),
       });
     }
-    const db = new Database(path, key, busyTimeoutMs);
+    let db: Database;
+    let owner: OwnerLock | undefined;
     if (key !== undefined) openFiles.add(key);
+    try {
+      if (key !== undefined && lockStaleMs !== undefined) {
+        owner = await OwnerLock.take(key, lockStaleMs, signal);
+      }
+      db = new Database(path, key, busyTimeoutMs, owner);
+    } catch (error) {
+      if (key !== undefined) openFiles.delete(key);
+      await owner?.release();
+      throw error;
+    }
     try {
       await db.#call({ kind: 'open', synchronous, migrations }, signal, true);
     } catch (error) {
@@ -151,6 +184,17 @@ export class Database implements Component {
       throw error;
     }
     return db;
+  }
+
+  /**
+   * In `'exclusive'` mode, the owner whose lock this open took over: a process that held
+   * the file and ended without `stop()` (killed, crashed), or hung past `lockStaleMs`.
+   * Its last writes are whatever it committed (SQLite keeps each transaction whole); what
+   * it meant to do after them, the app must check. `undefined` when the lock was free
+   * (the last owner stopped), and always in `'shared'` mode.
+   */
+  get recoveredLock(): DatabaseOwner | undefined {
+    return this.#owner?.recovered;
   }
 
   /** The path given to {@link Database.open}. */
@@ -188,7 +232,8 @@ export class Database implements Component {
   /**
    * One write statement in its own `BEGIN IMMEDIATE` transaction.
    * @throws StoreError for a SQLite error (its code in `cause`); StoreBusyError past
-   *   `busyTimeoutMs`; ClosedError after `stop()`.
+   *   `busyTimeoutMs`; ClosedError after `stop()`; LockCompromisedError in `'exclusive'`
+   *   mode once the owner lock was lost (see {@link Database.transaction}).
    */
   async run(sql: string, params: SqlParams, options: CallOptions): Promise<RunResult> {
     const [result] = await this.transaction([{ sql, params }], options);
@@ -200,6 +245,10 @@ export class Database implements Component {
    * (even kill -9) leaves the state before or after it, never in between.
    * @throws StoreError for a SQLite error in any statement (nothing is applied);
    *   StoreBusyError past `busyTimeoutMs`; ClosedError after `stop()`.
+   * @throws LockCompromisedError in `'exclusive'` mode once the owner lock was lost
+   *   (another process found it stale and took the file over): this write and every later
+   *   one, so that two owners never write; a write running at that moment rolls back
+   *   unless it had committed. Reads go on; `stop()` and a new open are the way out.
    */
   transaction(statements: readonly Statement[], options: CallOptions): Promise<RunResult[]> {
     return this.#entry('transaction', options, (signal) => {
@@ -263,7 +312,10 @@ export class Database implements Component {
     await this.#close();
   }
 
-  /** Checkpoints and closes the connection, then ends the thread. */
+  /**
+   * Checkpoints and closes the connection, ends the thread, then releases the owner lock:
+   * another owner may open the file only once this connection is gone.
+   */
   async #close(): Promise<void> {
     try {
       if (this.#state !== 'closed') await this.#send({ kind: 'close' }, undefined);
@@ -271,6 +323,8 @@ export class Database implements Component {
       this.#state = 'closed';
       if (this.#key !== undefined) openFiles.delete(this.#key);
       await this.#worker.terminate();
+      this.#detachOwner();
+      await this.#owner?.release();
     }
   }
 
@@ -289,8 +343,11 @@ export class Database implements Component {
   }
 
   async #call(request: Request, callerSignal: AbortSignal, write: boolean): Promise<unknown> {
+    const lost = this.#owner?.lost;
+    if (write && lost?.aborted) throw lost.reason;
     const link = new LinkedSignal(callerSignal);
     this.#calls.add(link);
+    if (write) this.#writes.add(link);
     try {
       const signal = link.signal;
       const writer = write ? await this.#writer.acquire({ signal }) : undefined;
@@ -308,9 +365,14 @@ export class Database implements Component {
       } finally {
         writer?.release();
       }
+    } catch (error) {
+      // The lock was lost while this write waited or ran (rolled back, unless committed).
+      if (write && lost?.aborted && link.signal.reason === lost.reason) throw lost.reason;
+      throw error;
     } finally {
       link.dispose();
       this.#calls.delete(link);
+      this.#writes.delete(link);
       if (this.#calls.size === 0) this.#idle?.();
     }
   }
