@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/abort.js';
 import { StoreBusyError } from '../../src/errors.js';
+import { countTurns } from '../helpers/turns.js';
 import { names, open, signal, stop, tempFile } from './helpers.js';
 
 const INSERT = 'INSERT INTO item (name) VALUES (?)';
@@ -57,24 +58,18 @@ describe('Database and other processes', () => {
       // WAL: readers are not blocked by a writer in another process.
       expect(await db.get('SELECT count(*) AS n FROM item', [], { signal })).toEqual({ n: 0 });
 
-      let turns = 0;
-      let waiting = true;
-      const spin = (): void => {
-        turns++;
-        if (waiting) setImmediate(spin);
-      };
-      setImmediate(spin);
+      const loop = countTurns();
       const controller = new AbortController();
       const reason = new Error('user went away');
       const timer = setTimeout(() => controller.abort(reason), 50);
       const error = await db
         .run(INSERT, ['mine'], { signal: controller.signal })
         .catch((e: unknown) => e);
-      waiting = false;
+      loop.stop();
       clearTimeout(timer);
       expect(isAbortError(error)).toBe(true);
       expect((error as Error).cause).toBe(reason);
-      expect(turns).toBeGreaterThan(0);
+      expect(loop.turns()).toBeGreaterThan(0);
 
       const busy = await db.run(INSERT, ['mine'], { signal }).catch((e: unknown) => e);
       expect(busy).toBeInstanceOf(StoreBusyError);
