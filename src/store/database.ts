@@ -258,6 +258,8 @@ export class Database implements Component {
   /**
    * The statements in one `BEGIN IMMEDIATE` transaction: all of them or none. A crash
    * (even kill -9) leaves the state before or after it, never in between.
+   * More than 1000 statements cross to the thread in pages, as {@link Database.batch}'s
+   * rows do.
    * @throws StoreError for a SQLite error in any statement (nothing is applied);
    *   StoreBusyError past `busyTimeoutMs`; ClosedError after `stop()`.
    * @throws LockCompromisedError in `'exclusive'` mode once the owner lock was lost
@@ -279,7 +281,12 @@ export class Database implements Component {
 
   /**
    * One statement run once per element of `rows`, all in one transaction (the fast way
-   * to insert many rows). Resolves with the total number of rows changed.
+   * to insert many rows). Resolves with the total number of rows changed. The rows cross
+   * to the thread 1000 at a time, each page cloned only when the thread has run the one
+   * before, so a large batch never holds the event loop for long; the transaction spans
+   * every page, and a failure or abort between pages rolls all of it back.
+   * @throws TypeError naming the page when a row holds a value that cannot be sent (not
+   *   SQL data); nothing is applied.
    * @throws like {@link Database.transaction}.
    */
   batch(
