@@ -1,9 +1,11 @@
 /**
  * The store: rows/s for bulk inserts (one `batch` transaction, a `run` per row, and a
- * plain better-sqlite3 loop on the main thread), and a full read; for each, how long the
- * main thread's event loop was held (p99 and max of `monitorEventLoopDelay`). Printed,
- * not asserted: the point is where the time goes, not a threshold.
+ * plain better-sqlite3 loop on the main thread), a full read, and a write waiting for a
+ * lock held by another process; for each, how long the main thread's event loop was held
+ * (p99 and max of `monitorEventLoopDelay`). Printed, not asserted: the point is where the
+ * time goes, not a threshold.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,13 +45,34 @@ function print(title: string, samples: readonly Sample[]): void {
   console.log(`\n${title}`);
   const width = Math.max(...samples.map((s) => s.name.length));
   for (const s of samples) {
-    const rate = Math.round(s.rows / s.seconds)
-      .toLocaleString('en-US')
-      .padStart(10);
+    const rate = (
+      s.rows === 0 ? '—' : Math.round(s.rows / s.seconds).toLocaleString('en-US')
+    ).padStart(10);
     console.log(
       `  ${s.name.padEnd(width)}  ${rate} rows/s  loop delay p99 ${s.p99Ms.toFixed(1).padStart(7)} ms, max ${s.maxMs.toFixed(1).padStart(7)} ms`,
     );
   }
+}
+
+/**
+ * Another process holding `file`'s write lock for `ms`: resolves once it holds it, with a
+ * promise of its exit.
+ */
+async function holdWriteLock(file: string, ms: number): Promise<{ exited: Promise<void> }> {
+  const script = `
+    const db = new (require('better-sqlite3'))(process.argv[1], { timeout: 0 });
+    db.exec('BEGIN IMMEDIATE');
+    process.stdout.write('locked\\n');
+    setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, Number(process.argv[2]));`;
+  const child = spawn(process.execPath, ['-e', script, file, String(ms)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', () => resolve());
+    void exited.then(() => reject(new Error('the lock holder exited first')));
+  });
+  return { exited };
 }
 
 function items(n: number): [string, string][] {
@@ -95,6 +118,19 @@ export async function benchStore(scale: number): Promise<void> {
       }),
     ];
     print('store: read', reads);
+    const holdMs = 2000;
+    const holder = await holdWriteLock(join(dir, 'batch.db'), holdMs);
+    const waits = [
+      await sample(
+        `Database.run waiting ${holdMs} ms for another process's write lock`,
+        0,
+        async () => {
+          await batched.run(INSERT, ['after the wait', ''], { signal });
+        },
+      ),
+    ];
+    await holder.exited;
+    print('store: lock wait (retried in slices from the app thread)', waits);
     plain.close();
     await batched.stop({ signal, deadline: Date.now() + 10_000 });
     await autocommit.stop({ signal, deadline: Date.now() + 10_000 });

@@ -399,7 +399,11 @@ export class StoreCorruptError extends WorkbusError {
   }
 }
 
-/** The database is already open elsewhere: `pid` and `host` name the holder. */
+/**
+ * The database is already open elsewhere: in this process, or, in `'exclusive'` mode, in
+ * the process that owns it. `pid` and `host` name the holder (0 and '' when an owner lock
+ * is held by something that left no owner record).
+ */
 export class StoreLockedError extends WorkbusError {
   readonly path: string;
   readonly pid: number;

@@ -1,34 +1,14 @@
 /**
- * Cross-process file locks on `proper-lockfile`: the lock of `path` is the directory
- * `<path>.lock` (mkdir is atomic), kept fresh by touching its mtime; a lock whose mtime is
- * older than `staleMs` is taken over. What this module adds: an abortable wait (the
- * library's own `retries` cannot be cancelled), a refresh interval well inside the stale
- * window, and a lost lock reported through the holder's signal instead of the library's
- * default, which throws from a timer and takes the process down.
+ * Cross-process file locks held for a callback: the lock directory of `path`
+ * (`lock-directory.ts`: `<path>.lock`, refreshed, taken over once stale, abortable
+ * waits), with a lost lock reported through the holder's signal.
  */
-import { abortErrorOf, LinkedSignal, sleep, throwIfAborted } from '../abort.js';
+import { LinkedSignal, throwIfAborted } from '../abort.js';
 import type { AbortOptions } from '../abort.js';
-import { FileLockedError, LockCompromisedError } from '../errors.js';
-import { MAX_TIMER_STEP_MS } from '../internal/timer.js';
-import {
-  callable,
-  duration,
-  nonEmptyString,
-  optionalSignal,
-  options as checkOptions,
-} from '../validate.js';
+import { LockCompromisedError } from '../errors.js';
+import { callable, nonEmptyString, optionalSignal, options as checkOptions } from '../validate.js';
 import { canonicalPath } from './canonical-path.js';
-
-/**
- * proper-lockfile, loaded on first use: loading it installs process signal handlers (its
- * signal-exit hook removes held locks on exit), which an app that imports workbus but
- * never locks a file should not get.
- */
-let properLockfile: ReturnType<typeof loadProperLockfile> | undefined;
-
-function loadProperLockfile() {
-  return import('proper-lockfile');
-}
+import { acquire, staleOption } from './lock-directory.js';
 
 /** Options of {@link withFileLock} and {@link tryWithFileLock}. */
 export interface FileLockOptions extends AbortOptions {
@@ -43,17 +23,6 @@ export interface FileLockOptions extends AbortOptions {
 }
 
 const FILE_LOCK_OPTIONS = ['staleMs', 'signal'] as const;
-const DEFAULT_STALE_MS = 10_000;
-/** proper-lockfile refreshes at most once a second; three refreshes fit in a stale window. */
-const MIN_STALE_MS = 3_000;
-/** First pause between attempts, doubled each time up to {@link MAX_RETRY_MS}. */
-const FIRST_RETRY_MS = 5;
-/**
- * The longest pause between attempts: how late a waiter may notice that the lock was
- * released. Each pause is an abortable sleep, so an abort never waits for it.
- */
-const MAX_RETRY_MS = 100;
-
 /** The holder's work, given a signal that aborts when the caller's does or the lock is lost. */
 export type FileLockTask<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
@@ -136,7 +105,7 @@ async function runLocked<T>(
   nonEmptyString('path', path);
   callable('fn', fn);
   const given = checkOptions(`${caller} options`, options, FILE_LOCK_OPTIONS);
-  const staleMs = staleOption(given['staleMs']);
+  const staleMs = staleOption('staleMs', given['staleMs']);
   const signal = optionalSignal(`${caller} options.signal`, given['signal']);
   throwIfAborted(signal);
   const target = await canonicalPath(path);
@@ -162,80 +131,4 @@ async function runLocked<T>(
   if (lost !== undefined) throw lost;
   if ('error' in outcome) throw outcome.error;
   return outcome.value;
-}
-
-function staleOption(value: unknown): number {
-  if (value === undefined) return DEFAULT_STALE_MS;
-  const staleMs = duration('staleMs', value, MIN_STALE_MS);
-  // proper-lockfile arms its refresh with a plain setTimeout, which fires at once
-  // past 2^31 − 1 ms: a longer staleMs would refresh in a busy loop.
-  if (staleMs > MAX_TIMER_STEP_MS) {
-    throw new RangeError(
-      `staleMs must be a duration in milliseconds of at least ${MIN_STALE_MS} (at most ${MAX_TIMER_STEP_MS}), got ${staleMs} (number)`,
-    );
-  }
-  return staleMs;
-}
-
-/**
- * Takes the lock, attempt after attempt, each a single non-waiting `lock()`, with an
- * abortable sleep between them. proper-lockfile's own `retries` would wait in timers we
- * cannot cancel.
- */
-async function acquire(
-  target: string,
-  staleMs: number,
-  signal: AbortSignal | undefined,
-  wait: boolean,
-  onCompromised: (error: Error) => void,
-): Promise<() => Promise<void>> {
-  for (let attempt = 0; ; attempt++) {
-    const release = await tryLock(target, staleMs, onCompromised);
-    if (release !== undefined) {
-      if (signal?.aborted) {
-        // Aborted while the attempt was in flight: the caller asked to stop and never
-        // saw the lock, so give it back. A failed release changes nothing for them.
-        await release().catch(() => undefined);
-        throw abortErrorOf(signal);
-      }
-      return release;
-    }
-    if (!wait) throw new FileLockedError(target);
-    await sleep(retryDelay(attempt), { signal });
-  }
-}
-
-/** One attempt: the release function, or undefined when another holder has the lock. */
-async function tryLock(
-  target: string,
-  staleMs: number,
-  onCompromised: (error: Error) => void,
-): Promise<(() => Promise<void>) | undefined> {
-  properLockfile ??= loadProperLockfile();
-  const { lock } = await properLockfile;
-  try {
-    return await lock(target, {
-      stale: staleMs,
-      // A refresh every third of the window: one late refresh (a busy event loop, a
-      // slow disk) must not let another process judge a live holder dead.
-      update: staleMs / 3,
-      // canonicalPath has already followed symlinks, and a file that does not exist
-      // yet (which realpath would refuse) can be locked too.
-      realpath: false,
-      retries: 0,
-      onCompromised,
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
-    throw error;
-  }
-}
-
-/**
- * Exponential with equal jitter (half fixed, half random): waiters that found the lock
- * held together do not retry together, and none retries in a tight loop.
- */
-function retryDelay(attempt: number): number {
-  const cap = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempt);
-  return cap / 2 + (Math.random() * cap) / 2;
 }

@@ -2,7 +2,8 @@
  * The options of `Database.open` and of every call, validated once into a frozen copy.
  * Internal: the types are exported from the public surface.
  */
-import { duration, integer, options as checkOptions, requiredSignal } from '../validate.js';
+import { staleOption } from '../fs/lock-directory.js';
+import { duration, integer, oneOf, options as checkOptions, requiredSignal } from '../validate.js';
 import type { Migration } from './protocol.js';
 
 /** Options of `Database.open`. */
@@ -28,6 +29,26 @@ export interface DatabaseOptions {
    * @default 5000
    */
   readonly busyTimeoutMs?: number | undefined;
+  /**
+   * Who may open the file. `'shared'`: any number of processes, each with one `Database`
+   * (one writer per process), taking turns at SQLite's write lock. `'exclusive'`: one
+   * owning process: the open takes an owner lock beside the file (`<file>.lock`, with
+   * `<file>.owner` naming the owner) and holds it until `stop()`; an open in another process
+   * is refused at once with `StoreLockedError` naming the owner's pid and host. The lock
+   * is advisory: it excludes other `'exclusive'` opens, not a `'shared'` one, so every
+   * process must open a file in the same mode. `':memory:'` ignores the mode.
+   * @default 'shared'
+   */
+  readonly mode?: 'shared' | 'exclusive' | undefined;
+  /**
+   * `'exclusive'` only: an owner lock not refreshed for this long is stale, its owner taken
+   * to be dead (killed, crashed) or hung, and the next open takes it over (see
+   * `Database.recoveredLock`). The owner refreshes it every `lockStaleMs / 3` from the
+   * app's thread, so an event loop blocked that long loses the lock; in milliseconds, from
+   * 3000 to 2^31 − 1.
+   * @default 10_000
+   */
+  readonly lockStaleMs?: number | undefined;
 }
 
 /** @internal */
@@ -36,9 +57,18 @@ export interface NormalizedOptions {
   readonly migrations: readonly Migration[];
   readonly synchronous: 'normal' | 'full';
   readonly busyTimeoutMs: number;
+  /** The owner lock's stale time in `'exclusive'` mode; undefined in `'shared'` mode. */
+  readonly lockStaleMs: number | undefined;
 }
 
-const OPEN_OPTIONS = ['signal', 'migrations', 'synchronous', 'busyTimeoutMs'] as const;
+const OPEN_OPTIONS = [
+  'signal',
+  'migrations',
+  'synchronous',
+  'busyTimeoutMs',
+  'mode',
+  'lockStaleMs',
+] as const;
 
 /** @internal */
 export function normalizeOptions(value: unknown): NormalizedOptions {
@@ -52,10 +82,16 @@ export function normalizeOptions(value: unknown): NormalizedOptions {
   }
   const busyTimeoutMs =
     given['busyTimeoutMs'] === undefined ? 5000 : duration('busyTimeoutMs', given['busyTimeoutMs']);
+  const mode = oneOf('mode', given['mode'] ?? 'shared', ['shared', 'exclusive']);
+  if (mode === 'shared' && given['lockStaleMs'] !== undefined) {
+    throw new TypeError("lockStaleMs applies to mode 'exclusive' only, got it with mode 'shared'");
+  }
   return Object.freeze({
     signal,
     synchronous,
     busyTimeoutMs,
+    lockStaleMs:
+      mode === 'exclusive' ? staleOption('lockStaleMs', given['lockStaleMs']) : undefined,
     migrations: normalizeMigrations(given['migrations'] ?? []),
   });
 }

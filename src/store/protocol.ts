@@ -45,9 +45,29 @@ export type Request =
   | { readonly kind: 'get' | 'all'; readonly sql: string; readonly params: SqlParams }
   /** The next page of the `all` with the same id. */
   | { readonly kind: 'next' }
-  | { readonly kind: 'transaction'; readonly statements: readonly Statement[] }
-  | { readonly kind: 'batch'; readonly sql: string; readonly rows: readonly SqlParams[] }
+  /**
+   * A write's first page of statements or rows; with `more`, the thread keeps its
+   * transaction open and asks for the next page (`ask`), which comes as a `page`.
+   */
+  | {
+      readonly kind: 'transaction';
+      readonly statements: readonly Statement[];
+      readonly more: boolean;
+    }
+  | {
+      readonly kind: 'batch';
+      readonly sql: string;
+      readonly rows: readonly SqlParams[];
+      readonly more: boolean;
+    }
+  /** The next page of the write with the same id: statements or rows, as it began. */
+  | { readonly kind: 'page'; readonly items: readonly WriteItem[]; readonly more: boolean }
+  /** Ends the write with the same id without committing: its next page cannot be sent. */
+  | { readonly kind: 'rollback' }
   | { readonly kind: 'close' };
+
+/** One element of a write's pages: a statement of a transaction or a row of a batch. @internal */
+export type WriteItem = Statement | SqlParams;
 
 /** A request with the id the abort flag refers to. @internal */
 export interface Envelope {
@@ -72,12 +92,14 @@ export interface SqliteFailure {
 }
 
 /**
- * The thread's answer to one request: `done` or `failed`, or for an `all` and each
- * `next` after it, a `page` of rows until the last has been sent.
+ * The thread's answer to one request: `done` or `failed`; for an `all` and each `next`
+ * after it, a `page` of rows until the last has been sent; for a write with `more` pages,
+ * `ask` for the next one.
  * @internal
  */
 export type Reply =
   | { readonly id: number; readonly kind: 'page'; readonly rows: readonly Row[] }
+  | { readonly id: number; readonly kind: 'ask' }
   | { readonly id: number; readonly kind: 'done'; readonly value: unknown }
   | { readonly id: number; readonly kind: 'failed'; readonly failure: Failure };
 

@@ -21,6 +21,7 @@ import type {
   SqliteFailure,
   Statement,
   ThreadData,
+  WriteItem,
 } from './protocol.js';
 
 const data = workerData as ThreadData;
@@ -145,26 +146,67 @@ function migrate(
   });
 }
 
-function transaction(id: number, statements: readonly Statement[]): unknown {
-  return inTransaction(id, (conn) =>
-    statements.map((statement) => {
-      checkAbort(id);
+/**
+ * The write whose pages are still crossing. Its `BEGIN IMMEDIATE` transaction stays open
+ * from the first page to the last, within this one call: the thread takes no other
+ * request meanwhile (the `Database` sends none), and any failure, an abort included,
+ * rolls the whole of it back.
+ */
+let writing:
+  | {
+      readonly id: number;
+      /** Runs one item; the abort flag is checked before each. */
+      readonly apply: (item: WriteItem) => void;
+      readonly result: () => unknown;
+    }
+  | undefined;
+
+const noWriteFailure: SqliteFailure = { message: 'No write in progress', code: undefined };
+
+function transaction(id: number, statements: readonly Statement[], more: boolean): Reply {
+  const conn = connection();
+  const results: { changes: number; lastInsertRowid: number | bigint }[] = [];
+  conn.exec('BEGIN IMMEDIATE');
+  writing = {
+    id,
+    apply: (item) => {
+      const statement = item as Statement;
       const result = conn.prepare(statement.sql).run(...bind(statement.params));
-      return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
-    }),
-  );
+      results.push({ changes: result.changes, lastInsertRowid: result.lastInsertRowid });
+    },
+    result: () => results,
+  };
+  return writePage(id, statements, more);
 }
 
-function batch(id: number, sql: string, rows: readonly SqlParams[]): unknown {
-  return inTransaction(id, (conn) => {
-    const statement = conn.prepare(sql);
-    let changes = 0;
-    for (const params of rows) {
-      checkAbort(id);
-      changes += statement.run(...bind(params)).changes;
-    }
-    return { changes };
-  });
+function batch(id: number, sql: string, rows: readonly SqlParams[], more: boolean): Reply {
+  const conn = connection();
+  conn.exec('BEGIN IMMEDIATE');
+  const statement = conn.prepare(sql);
+  let changes = 0;
+  writing = {
+    id,
+    apply: (item) => {
+      changes += statement.run(...bind(item as SqlParams)).changes;
+    },
+    result: () => ({ changes }),
+  };
+  return writePage(id, rows, more);
+}
+
+/** Runs one page of the write in progress; asks for the next, or commits after the last. */
+function writePage(id: number, items: readonly WriteItem[], more: boolean): Reply {
+  const current = writing;
+  if (current?.id !== id) throw new Stop({ kind: 'sqlite', error: noWriteFailure });
+  for (const item of items) {
+    checkAbort(id);
+    current.apply(item);
+  }
+  if (more) return { id, kind: 'ask' };
+  checkAbort(id);
+  connection().exec('COMMIT');
+  writing = undefined;
+  return { id, kind: 'done', value: current.result() };
 }
 
 /** The rows of the `all` being handed over, page by page. */
@@ -238,9 +280,13 @@ function handle({ id, request }: Envelope): Reply {
     case 'next':
       return nextPage(id);
     case 'transaction':
-      return done(transaction(id, request.statements));
+      return transaction(id, request.statements, request.more);
     case 'batch':
-      return done(batch(id, request.sql, request.rows));
+      return batch(id, request.sql, request.rows, request.more);
+    case 'page':
+      return writePage(id, request.items, request.more);
+    case 'rollback':
+      throw new Stop({ kind: 'aborted' });
     case 'close':
       return done(close());
   }
@@ -252,7 +298,9 @@ parentPort?.on('message', (envelope: Envelope) => {
     reply = handle(envelope);
   } catch (error) {
     paging = undefined;
+    writing = undefined;
     reply = { id: envelope.id, kind: 'failed', failure: failureOf(error) };
+    if (db?.inTransaction === true) db.exec('ROLLBACK');
   }
   parentPort?.postMessage(reply);
 });

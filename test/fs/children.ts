@@ -1,4 +1,7 @@
-/** Child processes for the file tests: tsx programs under `fixtures/`, watched line by line. */
+/**
+ * Child processes for the tests of files and stores: tsx programs under a `fixtures/`
+ * folder, watched line by line.
+ */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -10,15 +13,26 @@ export interface Child {
   waitForLine(line: string): Promise<void>;
   kill(signal: NodeJS.Signals): void;
   /** Resolves when the child has exited and its pipes are closed: nothing is left open. */
-  readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  readonly closed: Promise<Exit>;
 }
 
-export function startChild(fixture: string, args: readonly string[]): Child {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', `test/fs/fixtures/${fixture}`, ...args],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Starts `<folder>/<fixture>` (the folder relative to the project root) with `args`. */
+export function startChild(
+  fixture: string,
+  args: readonly string[],
+  folder = 'test/fs/fixtures',
+): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${folder}/${fixture}`, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let done = false;
@@ -28,15 +42,11 @@ export function startChild(fixture: string, args: readonly string[]): Child {
     for (const watcher of watchers) watcher();
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const closed = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stderr: string;
-  }>((resolve) => {
+  const closed = new Promise<Exit>((resolve) => {
     child.on('close', (code, signal) => {
       done = true;
       for (const watcher of watchers) watcher();
-      resolve({ code, signal, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
   return {

@@ -17,6 +17,7 @@ import {
   withFileLock,
 } from '../../src/index.js';
 import { deferred } from '../helpers/deferred.js';
+import { countTurns } from '../helpers/turns.js';
 import { startChild } from './children.js';
 
 let dir = '';
@@ -222,13 +223,7 @@ describe('withFileLock across processes', () => {
     const holder = startChild('lock-holder.ts', ['hold', file, '10000']);
     try {
       await holder.waitForLine('held');
-      let turns = 0;
-      let counting = true;
-      const count = (): void => {
-        turns++;
-        if (counting) setImmediate(count);
-      };
-      setImmediate(count);
+      const loop = countTurns();
       const controller = new AbortController();
       const reason = new Error('no longer needed');
       let called = false;
@@ -240,10 +235,10 @@ describe('withFileLock across processes', () => {
         { signal: controller.signal },
       ).catch((e: unknown) => e);
       await delay(300); // several attempts find the lock held
-      const turnsWhileWaiting = turns;
+      const turnsWhileWaiting = loop.turns();
       controller.abort(reason);
       const error = await waiting;
-      counting = false;
+      loop.stop();
       expect(error).toBeInstanceOf(AbortError);
       expect((error as AbortError).cause).toBe(reason);
       expect(called).toBe(false);

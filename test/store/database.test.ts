@@ -9,6 +9,7 @@ import {
 } from '../../src/errors.js';
 import { Lifecycle, type StopContext } from '../../src/lifecycle/lifecycle.js';
 import { Database } from '../../src/store/database.js';
+import { countTurns } from '../helpers/turns.js';
 import { ITEMS, names, open, signal, stop, tempFile } from './helpers.js';
 
 async function versions(db: Database): Promise<number[]> {
@@ -125,18 +126,12 @@ describe('Database calls', () => {
     const db = await open(tempFile());
     const rows = Array.from({ length: 4321 }, (_, i) => [`n${i}`]);
     await db.batch('INSERT INTO item (name) VALUES (?)', rows, { signal });
-    let turns = 0;
-    let reading = true;
-    const spin = (): void => {
-      turns++;
-      if (reading) setImmediate(spin);
-    };
-    setImmediate(spin);
+    const loop = countTurns();
     const read = await db.all('SELECT id, name FROM item ORDER BY id', [], { signal });
-    reading = false;
+    loop.stop();
     // Each of the 5 pages is asked for after the previous one arrived: a round trip, so
     // the event loop went round between any two of them.
-    expect(turns).toBeGreaterThanOrEqual(4);
+    expect(loop.turns()).toBeGreaterThanOrEqual(4);
     expect(read).toHaveLength(4321);
     expect(read[4320]).toEqual({ id: 4321, name: 'n4320' });
     await stop(db);
