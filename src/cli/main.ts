@@ -19,7 +19,8 @@ import {
   WorkbusError,
 } from '../errors.js';
 import { FetchController, type FetchReport } from '../feed/fetch/fetch-controller.js';
-import type { Feed, FeedStore } from '../feed/feed-store.js';
+import type { Feed } from '../feed/feed-store.js';
+import { FailureTracker } from '../store/failure-tracker.js';
 import { formatOpml, parseOpml } from '../feed/opml.js';
 import { SqliteFeedStore } from '../feed/sqlite-feed-store.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
@@ -30,6 +31,8 @@ import { Progress, reportLine, totalsOf, type Output, type Totals } from './prog
 
 /** The demo server's port on each of its hosts: fixed, so a second run finds the same feeds. */
 const DEMO_PORT = 47821;
+/** The demo asks a failed feed again only if its backoff ends within this. */
+const AGAIN_WITHIN_MS = 10_000;
 /** How long a stop may take before the second Ctrl-C is the only way out. */
 const GRACE_MS = 5000;
 
@@ -92,7 +95,8 @@ async function run(command: Command, io: Io): Promise<number> {
     default:
       break;
   }
-  const store = await SqliteFeedStore.open(command.db, { signal });
+  // One process owns the file while it runs (another gets a StoreLockedError naming it).
+  const store = await SqliteFeedStore.open(command.db, { signal, mode: 'exclusive' });
   try {
     switch (command.name) {
       case 'import': {
@@ -171,11 +175,12 @@ async function run(command: Command, io: Io): Promise<number> {
 
 async function fetchCommand(
   command: Extract<Command, { name: 'refresh' | 'fetch' }>,
-  store: FeedStore,
+  store: SqliteFeedStore,
   io: Io,
 ): Promise<number> {
   const signal = io.interrupt;
-  const controller = new FetchController({ store });
+  const tracker = await FailureTracker.open(store.database, { signal });
+  const controller = new FetchController({ store, tracker });
   try {
     const feeds = await store.listFeeds({ signal });
     const names = new Map(feeds.map((f) => [f.id, f.title ?? f.url]));
@@ -224,8 +229,10 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
     FeedServer.start(served, { latencyMs: 20 }),
   );
   const path = db ?? join(tmpdir(), 'workbus-feeds-demo.db');
-  const store = await SqliteFeedStore.open(path, { signal });
+  const store = await SqliteFeedStore.open(path, { signal, mode: 'exclusive' });
+  const tracker = await FailureTracker.open(store.database, { signal, baseMs: 500 });
   const controller = new FetchController({
+    tracker,
     store,
     timeoutMs: DEMO_TIMEOUT_MS,
     minIntervalMs: 1000,
@@ -250,7 +257,13 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
         progress.add(report);
         last.set(report.feedId, report);
       }
-      const again = first.filter((r) => r.outcome === 'failed' || r.outcome === 'retry-later');
+      // A feed in passing trouble is asked again once its backoff or Retry-After allows,
+      // if that is soon; one failed for good (or backing off long) is left as it is.
+      const again = first.filter(
+        (r) =>
+          (r.outcome === 'failed' || r.outcome === 'retry-later') &&
+          r.nextFetchAt - Date.now() <= AGAIN_WITHIN_MS,
+      );
       if (again.length > 0) {
         const later = Math.max(...again.map((r) => r.nextFetchAt)) - Date.now();
         if (!io.out.isTTY)

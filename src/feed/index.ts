@@ -43,6 +43,7 @@ export {
   type FeedEventSink,
   type FetchControllerOptions,
   type FetchReport,
+  type FeedTracker,
 } from './fetch/fetch-controller.js';
 export { parseRetryAfter } from './fetch/retry-after.js';
 export * from './intake/index.js';

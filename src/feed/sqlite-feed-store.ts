@@ -67,6 +67,10 @@ export interface SqliteFeedStoreOptions extends FeedStoreOptions {
   readonly synchronous?: 'normal' | 'full' | undefined;
   /** As in `Database.open`. @default 5000 */
   readonly busyTimeoutMs?: number | undefined;
+  /** As in `Database.open`: `'exclusive'` for one owning process. @default 'shared' */
+  readonly mode?: 'shared' | 'exclusive' | undefined;
+  /** As in `Database.open` (with `mode: 'exclusive'`). @default 10000 */
+  readonly lockStaleMs?: number | undefined;
 }
 
 const STALE = 'workbus feed store: the feed items changed meanwhile';
@@ -206,15 +210,28 @@ export class SqliteFeedStore implements FeedStore {
       'now',
       'synchronous',
       'busyTimeoutMs',
+      'mode',
+      'lockStaleMs',
     ]);
     const now = clockOf('SqliteFeedStore.open options.now', given['now']);
     const db = await Database.open(path, {
       signal: options.signal,
       synchronous: options.synchronous,
       busyTimeoutMs: options.busyTimeoutMs,
+      mode: options.mode,
+      lockStaleMs: options.lockStaleMs,
       migrations: FEED_STORE_MIGRATIONS,
     });
     return new SqliteFeedStore(db, now);
+  }
+
+  /**
+   * The store's `Database`, to share its file with other tables of the app: a
+   * `FailureTracker` opened on it keeps the feeds' failures beside the feeds. The store
+   * owns it: its `stop()` closes it.
+   */
+  get database(): Database {
+    return this.#db;
   }
 
   /** Checks the call's signal and the store's state, in the order `MemoryFeedStore` does. */

@@ -17,7 +17,14 @@
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { abortErrorOf, LinkedSignal, onAbort, sleep, throwIfAborted } from '../abort.js';
+import {
+  abortErrorOf,
+  isAbortError,
+  LinkedSignal,
+  onAbort,
+  sleep,
+  throwIfAborted,
+} from '../abort.js';
 import {
   ClosedError,
   StoreBusyError,
@@ -25,6 +32,7 @@ import {
   StoreError,
   StoreLockedError,
   StoreSchemaError,
+  WorkbusError,
 } from '../errors.js';
 import type { Component, StopContext } from '../lifecycle/lifecycle.js';
 import { backoffDelay, type NormalizedRetry } from '../pool/retry.js';
@@ -190,7 +198,16 @@ export class Database implements Component {
     } catch (error) {
       if (key !== undefined) openFiles.delete(key);
       await owner?.release();
-      throw error;
+      // A file system error (a missing or read-only directory) names the database, as
+      // it does in shared mode, not the lock's own path.
+      if (error instanceof WorkbusError || isAbortError(error)) throw error;
+      throw new StoreError(
+        `${path}: cannot take the owner lock: ${String((error as Error).message)}`,
+        {
+          path,
+          cause: error,
+        },
+      );
     }
     try {
       await db.#call({ kind: 'open', synchronous, migrations }, signal, true);

@@ -2,7 +2,7 @@
  * The workbus-feeds CLI driven as a user drives it: the built program spawned, its output
  * read, its exit code checked.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,4 +127,23 @@ describe('workbus-feeds commands', () => {
       /not an OPML file: no <opml> root/,
     );
   });
+});
+
+describe('workbus-feeds fetch --watch', () => {
+  it('owns its database while it runs (another process is told who holds it) and stops on Ctrl-C', async () => {
+    const db = join(dir, 'watch.db');
+    const watcher = spawn(process.execPath, [cli, 'fetch', '--watch', '--db', db], { cwd: dir });
+    let out = '';
+    watcher.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => watcher.on('close', resolve));
+    await expect.poll(() => out, { timeout: 30_000 }).toMatch(/watching 0 feed\(s\)/);
+    const refused = await run('feeds', '--db', db);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      new RegExp(`watch\\.db is in use by another workbus-feeds \\(pid ${watcher.pid} on [^)]+\\)`),
+    );
+    watcher.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect((await run('feeds', '--db', db)).code).toBe(0);
+  }, 120_000);
 });

@@ -4,6 +4,7 @@
  */
 import { access, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
@@ -121,6 +122,15 @@ describe("Database in 'exclusive' mode", () => {
     const file = tempFile();
     await expect(attempt(file)).rejects.toBeInstanceOf(type);
     expect([await exists(`${file}.lock`), await exists(`${file}.owner`)]).toEqual([false, false]);
+  });
+
+  it('names the database file when its directory is missing, as in shared mode', async () => {
+    const file = join(dirname(tempFile()), 'missing', 'store.db');
+    await expect(open(file, EXCLUSIVE)).rejects.toMatchObject({
+      code: 'STORE_FAILED',
+      path: file,
+      message: expect.stringMatching(/^\S+store\.db: cannot take the owner lock/) as string,
+    });
   });
 
   it('refuses a second open in the same process, as in shared mode', async () => {

@@ -15,8 +15,9 @@
  * The pool is the controller's own: its global limit is the sum of the two types' limits,
  * so a fetch job waiting for its parse job can never take the parse job's place.
  */
-import { abortErrorOf, LinkedSignal, sleep } from '../../abort.js';
+import { abortErrorOf, LinkedSignal, sleep, throwIfAborted } from '../../abort.js';
 import { JobSkippedError, NonRetryableError, NotFoundError } from '../../errors.js';
+import type { KeyTracker } from '../../pool/tracking.js';
 import { WorkPool } from '../../pool/work-pool.js';
 import type { Component, StopContext } from '../../lifecycle/lifecycle.js';
 import { KeyedSemaphore } from '../../sync/keyed-semaphore.js';
@@ -82,9 +83,23 @@ export interface FetchReport {
   readonly nextFetchAt: number;
 }
 
+/**
+ * The failure tracker a controller uses: the pool's view of one (`check`, `begin`), and
+ * `clear` to forgive a feed refreshed by hand. A `FailureTracker` is one.
+ */
+export interface FeedTracker extends KeyTracker {
+  clear(key: string, options: { readonly signal: AbortSignal }): Promise<void>;
+}
+
 /** Options of {@link FetchController}. */
 export interface FetchControllerOptions {
   readonly store: FeedStore;
+  /**
+   * Sees every fetch (the key of a feed's job is {@link feedKey}): a feed backing off or
+   * failed for good is skipped without a request, until the tracker lets it go; a refresh
+   * by hand forgives it first. Without one, every due feed is asked every time.
+   */
+  readonly tracker?: FeedTracker | undefined;
   /** Where `items.added` and `feed.fetched` go. */
   readonly bus?: FeedEventSink | undefined;
   /** Fetches at once, over all hosts. @default 8 */
@@ -126,6 +141,7 @@ export interface FetchControllerOptions {
 
 const OPTION_KEYS = [
   'store',
+  'tracker',
   'bus',
   'fetchers',
   'parsers',
@@ -145,6 +161,7 @@ const OPTION_KEYS = [
 
 interface Settings extends Schedule {
   readonly store: FeedStore;
+  readonly tracker: FeedTracker | undefined;
   readonly bus: FeedEventSink | undefined;
   readonly timeoutMs: number;
   readonly maxBytes: number;
@@ -203,8 +220,17 @@ export class FetchController implements Component {
     const filters = given['filters'] ?? [];
     if (!Array.isArray(filters)) throw new TypeError(`filters must be an array of functions`);
     filters.forEach((filter: unknown, i) => callable(`filters[${i}]`, filter));
+    const tracker = given['tracker'];
+    if (
+      tracker !== undefined &&
+      (typeof (tracker as FeedTracker).check !== 'function' ||
+        typeof (tracker as FeedTracker).clear !== 'function')
+    ) {
+      throw new TypeError('FetchController options.tracker must be a FailureTracker');
+    }
     this.#s = {
       store: store as FeedStore,
+      tracker: tracker as FeedTracker | undefined,
       bus: bus as FeedEventSink | undefined,
       timeoutMs: duration('timeoutMs', given['timeoutMs'] ?? 30_000, 1),
       maxBytes: integer('maxBytes', given['maxBytes'] ?? 10 * 1024 * 1024, 1),
@@ -226,6 +252,7 @@ export class FetchController implements Component {
     });
     this.#pool = new WorkPool({
       concurrency: fetchers + parsers,
+      ...(this.#s.tracker === undefined ? {} : { tracker: this.#s.tracker }),
       types: {
         fetch: { concurrency: fetchers },
         parse:
@@ -240,18 +267,22 @@ export class FetchController implements Component {
   }
 
   /**
-   * Fetches one feed now, whatever its schedule. A fetch of it already under way is
-   * joined, not repeated. Waits for the fetch to end.
+   * Fetches one feed now, by hand: whatever its schedule, and forgiving its failures
+   * first (the tracker's backoff or permanent mark is cleared, so a feed the user fixed
+   * is asked at once). A fetch of it already under way is joined, not repeated. Waits for
+   * the fetch to end.
    * @returns how it ended; a failed fetch is a report, not a rejection.
    * @throws NotFoundError for a feed that is not in the store; an abort error when
    *   `signal` aborts (the fetch goes on for other callers, if any).
    */
-  refresh(feedId: FeedId, options: { readonly signal: AbortSignal }): Promise<FetchReport> {
+  async refresh(feedId: FeedId, options: { readonly signal: AbortSignal }): Promise<FetchReport> {
     const signal = requiredSignal(
       'refresh options.signal',
       checkOptions('refresh options', options, ['signal'])['signal'],
     );
     integer('feedId', feedId, 1);
+    throwIfAborted(signal);
+    await this.#s.tracker?.clear(feedKey(feedId), { signal });
     return this.#flights.run(feedId, (flightSignal) => this.#fetch(feedId, flightSignal, MANUAL), {
       signal,
     });
@@ -416,7 +447,9 @@ export class FetchController implements Component {
       return { ...base, outcome: 'skipped', error: error.message, nextFetchAt: error.eligibleAt };
     }
     const message = error instanceof Error ? error.message : String(error);
-    const nextFetchAt = now + this.#s.minIntervalMs;
+    // With a tracker, the feed is next due when its backoff (or permanent mark) ends.
+    const hold = this.#s.tracker?.check(feedKey(feed.id));
+    const nextFetchAt = Math.max(hold?.eligibleAt ?? 0, now + this.#s.minIntervalMs);
     await this.#s.store.updateFeed(
       feed.id,
       {

@@ -3,12 +3,17 @@
  * what it asks servers (conditional requests, politeness per host and per feed, the
  * server's schedule honoured), and how each kind of failure ends.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FeedServer, type ServedFeed } from '../../../src/cli/feed-server.js';
 import { EventBus } from '../../../src/bus/event-bus.js';
 import { isAbortError } from '../../../src/abort.js';
+import { SqliteFeedStore } from '../../../src/feed/sqlite-feed-store.js';
+import { FailureTracker } from '../../../src/store/failure-tracker.js';
 import {
+  feedKey,
   FetchController,
   type FeedEvents,
   type FetchControllerOptions,
@@ -27,10 +32,14 @@ const MINUTE = 60_000;
 
 let server: FeedServer | undefined;
 let controllers: FetchController[] = [];
+const stores: SqliteFeedStore[] = [];
+const dirs: string[] = [];
 
 afterEach(async () => {
   await Promise.all(controllers.map((c) => c.stop({ signal, deadline: Date.now() + 5000 })));
   controllers = [];
+  for (const store of stores.splice(0)) await store.stop({ signal, deadline: Date.now() + 5000 });
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   await server?.close();
   server = undefined;
 });
@@ -366,5 +375,59 @@ describe('FetchController: a page that is not a feed', () => {
       error: expect.stringContaining(`not-a-feed`) as string,
     });
     expect(report.error).toContain(`it advertises ${base.origin}/feed.xml`);
+  });
+});
+
+describe('FetchController with a FailureTracker', () => {
+  async function tracked(feeds: readonly ServedFeed[], time: { now: () => number }) {
+    const dir = mkdtempSync(join(tmpdir(), 'workbus-fetch-'));
+    dirs.push(dir);
+    const store = await SqliteFeedStore.open(join(dir, 'feeds.db'), { signal, now: time.now });
+    stores.push(store);
+    const tracker = await FailureTracker.open(store.database, {
+      signal,
+      now: time.now,
+      random: () => 1 - Number.EPSILON,
+      baseMs: 60_000,
+      permanentTtlMs: 24 * 60 * MINUTE,
+    });
+    return { tracker, ...(await setup(feeds, { store, tracker, now: time.now })) };
+  }
+
+  it('skips a feed that backs off, without a request, and asks again when its backoff ends', async () => {
+    const time = clock();
+    const { controller, server, store, ids } = await tracked(
+      [{ name: 'f', host: '127.0.0.2', body: NYT, behaviour: { kind: 'flaky', failures: 1 } }],
+      time,
+    );
+    const id = ids.get('f') ?? 0;
+    expect((await controller.fetchDue({ signal }))[0]?.outcome).toBe('failed');
+    // Due again by the store's schedule, but the tracker holds the key for its backoff.
+    await store.updateFeed(id, { nextFetchAt: null }, { signal });
+    expect((await controller.fetchDue({ signal }))[0]).toMatchObject({ outcome: 'skipped' });
+    expect(server.feedStats().get('f')?.requests).toBe(1);
+    time.advance(60_000);
+    await store.updateFeed(id, { nextFetchAt: null }, { signal });
+    expect((await controller.fetchDue({ signal }))[0]).toMatchObject({ outcome: 'stored' });
+    expect(server.feedStats().get('f')?.requests).toBe(2);
+  });
+
+  it('410 fails a feed for good: skipped until a refresh by hand forgives it', async () => {
+    const time = clock();
+    const { controller, server, store, tracker, ids } = await tracked(
+      [{ name: 'g', host: '127.0.0.2', body: NYT, behaviour: { kind: 'gone' } }],
+      time,
+    );
+    const id = ids.get('g') ?? 0;
+    const [gone] = await controller.fetchDue({ signal });
+    expect(gone?.outcome).toBe('failed');
+    expect(tracker.get(feedKey(id))).toMatchObject({ permanent: true });
+    await store.updateFeed(id, { nextFetchAt: null }, { signal });
+    const [skipped] = await controller.fetchDue({ signal });
+    expect(skipped).toMatchObject({ outcome: 'skipped' });
+    expect(server.feedStats().get('g')?.requests).toBe(1);
+    const manual = await controller.refresh(id, { signal });
+    expect(manual.outcome).toBe('failed');
+    expect(server.feedStats().get('g')?.requests).toBe(2);
   });
 });
