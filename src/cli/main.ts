@@ -18,6 +18,7 @@ import {
   StoreSchemaError,
   WorkbusError,
 } from '../errors.js';
+import { DedupIndex } from '../feed/dedup/dedup-index.js';
 import { FetchController, type FetchReport } from '../feed/fetch/fetch-controller.js';
 import type { Feed } from '../feed/feed-store.js';
 import { FailureTracker } from '../store/failure-tracker.js';
@@ -180,7 +181,7 @@ async function fetchCommand(
 ): Promise<number> {
   const signal = io.interrupt;
   const tracker = await FailureTracker.open(store.database, { signal });
-  const controller = new FetchController({ store, tracker });
+  const controller = new FetchController({ store, tracker, dedup: new DedupIndex() });
   try {
     const feeds = await store.listFeeds({ signal });
     const names = new Map(feeds.map((f) => [f.id, f.title ?? f.url]));
@@ -233,6 +234,7 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
   const tracker = await FailureTracker.open(store.database, { signal, baseMs: 500 });
   const controller = new FetchController({
     tracker,
+    dedup: new DedupIndex(),
     store,
     timeoutMs: DEMO_TIMEOUT_MS,
     minIntervalMs: 1000,

@@ -33,6 +33,7 @@ import {
   requiredSignal,
 } from '../../validate.js';
 import type { Feed, FeedId, FeedPatch, FeedStore, Item, ItemInput } from '../feed-store.js';
+import { DedupIndex } from '../dedup/dedup-index.js';
 import type { FeedFailure } from '../intake/errors.js';
 import { runFilters, type FilterStage } from '../intake/filter.js';
 import {
@@ -100,6 +101,12 @@ export interface FetchControllerOptions {
    * by hand forgives it first. Without one, every due feed is asked every time.
    */
   readonly tracker?: FeedTracker | undefined;
+  /**
+   * Drops an item that tells a story another feed's item already told (same link,
+   * content or a SimHash within 3 bits): it is not stored. Items of one feed are told
+   * apart by their publisher's ids. Without one, only repeats within a document are dropped.
+   */
+  readonly dedup?: DedupIndex | undefined;
   /** Where `items.added` and `feed.fetched` go. */
   readonly bus?: FeedEventSink | undefined;
   /** Fetches at once, over all hosts. @default 8 */
@@ -142,6 +149,7 @@ export interface FetchControllerOptions {
 const OPTION_KEYS = [
   'store',
   'tracker',
+  'dedup',
   'bus',
   'fetchers',
   'parsers',
@@ -162,6 +170,7 @@ const OPTION_KEYS = [
 interface Settings extends Schedule {
   readonly store: FeedStore;
   readonly tracker: FeedTracker | undefined;
+  readonly dedup: DedupIndex | undefined;
   readonly bus: FeedEventSink | undefined;
   readonly timeoutMs: number;
   readonly maxBytes: number;
@@ -231,6 +240,7 @@ export class FetchController implements Component {
     this.#s = {
       store: store as FeedStore,
       tracker: tracker as FeedTracker | undefined,
+      dedup: dedupIndexOf(given['dedup']),
       bus: bus as FeedEventSink | undefined,
       timeoutMs: duration('timeoutMs', given['timeoutMs'] ?? 30_000, 1),
       maxBytes: integer('maxBytes', given['maxBytes'] ?? 10 * 1024 * 1024, 1),
@@ -573,7 +583,8 @@ export class FetchController implements Component {
       throw this.#strike(feed, failureMessage(base.url, parsed.failure), true);
     }
     const { document } = intakeResultOf(parsed);
-    const kept = await runFilters(document.items, this.#s.filters, { signal });
+    const filtered = await runFilters(document.items, this.#s.filters, { signal });
+    const kept = await this.#unseen(feed.id, filtered, signal);
     const changes = await store.saveItems(feed.id, kept.map(itemInput), { signal });
     const at = now();
     const nextFetchAt = nextAfterSuccess(this.#s, at);
@@ -609,10 +620,41 @@ export class FetchController implements Component {
       added: changes.added,
       updated: changes.updated,
       unchanged: changes.unchanged,
-      filtered: document.items.length - kept.length,
-      duplicates: document.duplicates,
+      filtered: document.items.length - filtered.length,
+      duplicates: document.duplicates + filtered.length - kept.length,
       nextFetchAt,
     };
+  }
+
+  /**
+   * The items that are not another item's story. Each is admitted to the dedup index
+   * under `<feed>:<key>`: an item seen before under its own id (a feed fetched again) is
+   * kept, so the store can update it.
+   */
+  async #unseen(
+    feedId: FeedId,
+    items: readonly NormalizedItem[],
+    signal: AbortSignal,
+  ): Promise<readonly NormalizedItem[]> {
+    const { dedup } = this.#s;
+    if (dedup === undefined) return items;
+    const kept: NormalizedItem[] = [];
+    for (const item of items) {
+      const id = `${feedId}:${item.key}`;
+      const verdict = await dedup.admit(
+        {
+          id,
+          feed: String(feedId),
+          guid: item.guid ?? undefined,
+          link: item.link ?? undefined,
+          title: item.title ?? '',
+          summary: item.summary ?? '',
+        },
+        { signal },
+      );
+      if (verdict.kind === 'new' || verdict.of === id) kept.push(item);
+    }
+    return kept;
   }
 
   #intake(input: IntakeInput, signal: AbortSignal): Promise<IntakeOutcome> {
@@ -626,6 +668,11 @@ function failureMessage(url: string, failure: FeedFailure): string {
   const links =
     failure.feedLinks.length === 0 ? '' : `; it advertises ${failure.feedLinks.join(', ')}`;
   return `${url}: ${failure.kind}: ${failure.message}${links}`;
+}
+
+function dedupIndexOf(value: unknown): DedupIndex | undefined {
+  if (value === undefined || value instanceof DedupIndex) return value;
+  throw new TypeError('FetchController options.dedup must be a DedupIndex');
 }
 
 function hostOf(url: string): string {

@@ -18,6 +18,7 @@ import {
   type FeedEvents,
   type FetchControllerOptions,
 } from '../../../src/feed/fetch/fetch-controller.js';
+import { DedupIndex } from '../../../src/feed/dedup/dedup-index.js';
 import { MemoryFeedStore } from '../../../src/feed/memory-feed-store.js';
 import type { FeedStore } from '../../../src/feed/feed-store.js';
 import '../../helpers/http.js';
@@ -429,5 +430,44 @@ describe('FetchController with a FailureTracker', () => {
     const manual = await controller.refresh(id, { signal });
     expect(manual.outcome).toBe('failed');
     expect(server.feedStats().get('g')?.requests).toBe(2);
+  });
+});
+
+describe('FetchController with a DedupIndex', () => {
+  it('stores a story told by two feeds once, and keeps a feed fetched again', async () => {
+    const atom = feedFile('rsparser__DaringFireball.atom');
+    const json = feedFile('rsparser__DaringFireball.json');
+    const time = clock();
+    const { store, controller, server, ids } = await setup(
+      [
+        { name: 'atom', host: '127.0.0.2', body: atom },
+        { name: 'json', host: '127.0.0.3', body: json, contentType: 'application/feed+json' },
+      ],
+      { dedup: new DedupIndex(), now: time.now, fetchers: 1 },
+    );
+    const reports = await controller.fetchDue({ signal });
+    const byFeed = new Map(reports.map((r) => [r.feedId, r]));
+    const first = byFeed.get(ids.get('atom') ?? 0);
+    const second = byFeed.get(ids.get('json') ?? 0);
+    expect(first).toMatchObject({ outcome: 'stored', duplicates: 0 });
+    expect((first?.added ?? 0) + (second?.added ?? 0)).toBe(await store.countItems({}, { signal }));
+    // The same site's two formats: the JSON feed's stories are (nearly all) the Atom feed's.
+    expect(second?.duplicates).toBeGreaterThanOrEqual(40);
+    expect(second?.added).toBeLessThanOrEqual(8);
+    server.setBody('atom', atom, { etag: '"v2"' });
+    time.advance(30 * MINUTE);
+    const [again] = await controller.fetchDue({ signal });
+    expect(again).toMatchObject({
+      outcome: 'stored',
+      duplicates: 0,
+      added: 0,
+      unchanged: first?.added,
+    });
+  });
+
+  it('refuses a dedup that is not a DedupIndex', () => {
+    expect(() => new FetchController({ store: new MemoryFeedStore(), dedup: {} as never })).toThrow(
+      /dedup must be a DedupIndex/,
+    );
   });
 });
