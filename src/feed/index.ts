@@ -71,4 +71,9 @@ export {
   type OllamaEmbedderOptions,
   type OllamaRetryOptions,
 } from './embed/ollama-embedder.js';
+export {
+  FeedController,
+  type FeedControllerOptions,
+  type ReaderEvents,
+} from './feed-controller.js';
 export { formatOpml, parseOpml, type OpmlDocument, type OpmlFeed } from './opml.js';
