@@ -3,12 +3,16 @@
  * read, its exit code checked.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FeedServer } from '../../src/cli/feed-server.js';
+import { formatOpml } from '../../src/feed/opml.js';
+import '../helpers/http.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const exec = promisify(execFile);
@@ -146,4 +150,58 @@ describe('workbus-feeds fetch --watch', () => {
     expect(await exited).toBe(0);
     expect((await run('feeds', '--db', db)).code).toBe(0);
   }, 120_000);
+});
+
+describe('workbus-feeds fetch interrupted', () => {
+  it('stops within its grace on Ctrl-C mid-cycle over 200 slow feeds; the file is intact and the next run does the rest', async () => {
+    const body = readFileSync(join(root, 'demo/feeds/feedreader__Rss20NYTimes.xml'));
+    const served = Array.from({ length: 200 }, (_, i) => ({
+      name: `f${i}.xml`,
+      host: `127.0.0.${2 + (i % 4)}`,
+      body,
+    }));
+    const server = await FeedServer.start(served, { latencyMs: 150 });
+    try {
+      const db = join(dir, 'interrupted.db');
+      const opml = join(dir, 'many.opml');
+      writeFileSync(
+        opml,
+        formatOpml(
+          served.map((f) => ({
+            url: server.url(f.name),
+            title: f.name,
+            siteUrl: undefined,
+            category: undefined,
+          })),
+        ),
+      );
+      expect((await run('import', opml, '--db', db)).code).toBe(0);
+      const fetching = spawn(process.execPath, [cli, 'fetch', '--once', '--db', db], { cwd: dir });
+      let err = '';
+      fetching.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => fetching.on('close', resolve));
+      const requests = (): number =>
+        [...server.hostStats().values()].reduce((n, h) => n + h.requests, 0);
+      await expect.poll(requests, { timeout: 60_000 }).toBeGreaterThanOrEqual(20);
+      fetching.kill('SIGINT');
+      // One Ctrl-C is enough: the command stops in order within its grace, no second one needed.
+      expect(await exited).toBe(130);
+      expect(err).toMatch(/interrupted; everything stored so far is kept/);
+      const first = requests();
+      expect(first).toBeLessThan(200);
+      const check = new BetterSqlite3(db, { readonly: true });
+      try {
+        expect(check.pragma('integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+      } finally {
+        check.close();
+      }
+      const rest = await run('fetch', '--once', '--db', db);
+      expect(rest.code).toBe(0);
+      const feeds = (await run('feeds', '--db', db)).stdout.trim().split('\n');
+      expect(feeds).toHaveLength(200);
+      expect(feeds.filter((line) => line.includes('last -'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  }, 180_000);
 });
