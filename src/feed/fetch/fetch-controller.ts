@@ -429,7 +429,9 @@ export class FetchController implements Component {
       );
       return this.#report({ ...result, error: undefined });
     } catch (error) {
-      if (signal.aborted) throw error;
+      // Given up by its callers, or cut short by the controller's stop: not the feed's
+      // failure, nothing is recorded, and the next run asks again.
+      if (signal.aborted || this.#stopping.signal.aborted) throw error;
       return this.#report(await this.#failed(feed, error, signal));
     }
   }

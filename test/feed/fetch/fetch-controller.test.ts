@@ -350,6 +350,21 @@ describe('FetchController: watch and stop', () => {
     await watching;
   });
 
+  it('a fetch cut short by stop() is not counted against its feed', async () => {
+    const { store, controller, server, ids } = await setup([
+      { name: 's', host: '127.0.0.2', body: NYT, behaviour: { kind: 'slow', delayMs: 60_000 } },
+    ]);
+    const fetching = controller.refresh(ids.get('s') ?? 0, { signal }).catch((e: unknown) => e);
+    await expect.poll(() => server.hostStats().get('127.0.0.2')?.open).toBe(1);
+    await controller.stop({ signal, deadline: Date.now() });
+    expect(await fetching).toBeInstanceOf(Error);
+    expect(await store.getFeed(ids.get('s') ?? 0, { signal })).toMatchObject({
+      consecutiveFailures: 0,
+      lastFetchedAt: null,
+      status: null,
+    });
+  });
+
   it('refuses bad options, naming them', () => {
     const store = new MemoryFeedStore();
     expect(() => new FetchController({ store, perHost: 0 })).toThrow(/perHost/);
