@@ -262,16 +262,10 @@ const DEFAULT_PAGE = 50;
 const MAX_TIME = 8_640_000_000_000_000;
 
 /** An item ready to store: validated, nulls filled in, its hash computed. @internal */
-export interface ItemRecord {
-  readonly guid: string;
-  readonly link: string | null;
-  readonly title: string | null;
-  readonly summary: string | null;
-  readonly content: string | null;
-  readonly author: string | null;
-  readonly published: number | null;
-  readonly contentHash: string;
-}
+export type ItemRecord = Pick<
+  Item,
+  'guid' | 'link' | 'title' | 'summary' | 'content' | 'author' | 'published' | 'contentHash'
+>;
 
 /** A validated page request. @internal */
 export interface NormalizedQuery extends NormalizedFilter {
