@@ -17,9 +17,17 @@ export interface DedupCandidate {
    * feed with different guids (or, lacking guids, different links) are two items, however
    * alike (a bot posting one caption under two photos; a link blog's two posts about
    * one external page). Links, hashes and near-duplicates match across feeds, and within
-   * a feed only items the publisher did not tell apart.
+   * a feed only items the publisher did not tell apart, or that left it (see `feedItems`).
    */
   readonly feed?: string | undefined;
+  /**
+   * The ids of every item the candidate's feed carries now (its own included). An entry
+   * of the same feed that is not among them has left the feed, so its id no longer
+   * tells it apart: a candidate matching it is that item under a new id (a feed that
+   * changed its item ids), not a second item. Left out: every entry of the feed is
+   * taken to be still in it.
+   */
+  readonly feedItems?: ReadonlySet<string> | undefined;
   readonly guid?: string | undefined;
   /** The story's link; compared in its canonical form (see `canonicalLink`). */
   readonly link?: string | undefined;
@@ -75,6 +83,7 @@ const SCAN_SLICE = 4096;
 interface Entry {
   readonly id: string;
   readonly feed: string | undefined;
+  readonly feedItems: ReadonlySet<string> | undefined;
   readonly guid: string | undefined;
   readonly link: string | undefined;
   readonly hash: string | undefined;
@@ -137,6 +146,11 @@ export class DedupIndex {
       throw new RangeError(`minSimilarity must be in (0, 1], got ${minSimilarity}`);
     }
     this.#minSimilarity = minSimilarity;
+  }
+
+  /** Most entries kept (the `maxEntries` option). */
+  get capacity(): number {
+    return this.#maxEntries;
   }
 
   /** Entries held. */
@@ -209,6 +223,10 @@ export class DedupIndex {
     const c = candidate as unknown as Record<string, unknown>;
     const id = nonEmptyString('candidate.id', c['id']);
     const feed = optionalKey('candidate.feed', c['feed']);
+    const feedItems = c['feedItems'];
+    if (feedItems !== undefined && !(feedItems instanceof Set)) {
+      throw new TypeError(`candidate.feedItems must be a Set of ids, got ${typeof feedItems}`);
+    }
     const guid = optionalKey('candidate.guid', c['guid']);
     const link = optionalKey('candidate.link', c['link']);
     const hash = optionalKey('candidate.contentHash', c['contentHash']);
@@ -226,6 +244,7 @@ export class DedupIndex {
     return {
       id,
       feed,
+      feedItems: feedItems as ReadonlySet<string> | undefined,
       guid: guid?.trim(),
       link: link === undefined ? undefined : (canonicalLink(link) ?? link.trim()),
       hash,
@@ -295,7 +314,10 @@ export class DedupIndex {
       : { kind: 'duplicate', of: best.id, by: 'embedding', distance: 1 - bestSimilarity };
   }
 
-  #insert(entry: Entry): void {
+  #insert(candidate: Entry): void {
+    // The feed's item set describes one fetch; an entry kept for long must not hold it.
+    const entry =
+      candidate.feedItems === undefined ? candidate : { ...candidate, feedItems: undefined };
     this.#delete(entry.id);
     this.#byId.set(entry.id, entry);
     claim(this.#byGuid, entry.guid, entry);
@@ -342,10 +364,16 @@ function dot(a: Float32Array, b: Float32Array): number {
   return sum;
 }
 
-/** Two items its publisher told apart: see {@link DedupCandidate.feed}. */
+/**
+ * Two items its publisher told apart: see {@link DedupCandidate.feed}. `a` is the
+ * candidate; an entry `b` that has left `a`'s feed is told apart by nothing.
+ */
 function apart(a: Entry, b: Entry): boolean {
   return (
-    a.feed !== undefined && a.feed === b.feed && (differ(a.guid, b.guid) || differ(a.link, b.link))
+    a.feed !== undefined &&
+    a.feed === b.feed &&
+    (a.feedItems === undefined || a.feedItems.has(b.id)) &&
+    (differ(a.guid, b.guid) || differ(a.link, b.link))
   );
 }
 

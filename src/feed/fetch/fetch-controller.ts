@@ -34,6 +34,7 @@ import {
 } from '../../validate.js';
 import type { Feed, FeedId, FeedPatch, FeedStore, Item, ItemInput } from '../feed-store.js';
 import { DedupIndex } from '../dedup/dedup-index.js';
+import { FeedDedup } from '../dedup/feed-dedup.js';
 import type { FeedFailure } from '../intake/errors.js';
 import { runFilters, type FilterStage } from '../intake/filter.js';
 import {
@@ -170,7 +171,6 @@ const OPTION_KEYS = [
 interface Settings extends Schedule {
   readonly store: FeedStore;
   readonly tracker: FeedTracker | undefined;
-  readonly dedup: DedupIndex | undefined;
   readonly bus: FeedEventSink | undefined;
   readonly timeoutMs: number;
   readonly maxBytes: number;
@@ -197,6 +197,7 @@ export class FetchController implements Component {
   readonly #parseOn: 'worker' | 'main';
   readonly #hosts: KeyedSemaphore;
   readonly #flights = new SingleFlight<FeedId, FetchReport>();
+  readonly #dedup: FeedDedup | undefined;
   /** Aborts the watch loop and every wait outside the pool when the controller stops. */
   readonly #stopping = new AbortController();
   #wake: (() => void) | undefined;
@@ -240,7 +241,6 @@ export class FetchController implements Component {
     this.#s = {
       store: store as FeedStore,
       tracker: tracker as FeedTracker | undefined,
-      dedup: dedupIndexOf(given['dedup']),
       bus: bus as FeedEventSink | undefined,
       timeoutMs: duration('timeoutMs', given['timeoutMs'] ?? 30_000, 1),
       maxBytes: integer('maxBytes', given['maxBytes'] ?? 10 * 1024 * 1024, 1),
@@ -252,6 +252,8 @@ export class FetchController implements Component {
       now: callable('now', (given['now'] ?? Date.now) as () => number),
       random: callable('random', (given['random'] ?? Math.random) as () => number),
     };
+    const dedup = dedupIndexOf(given['dedup']);
+    this.#dedup = dedup === undefined ? undefined : new FeedDedup(dedup, this.#s.store);
     const fetchers = integer('fetchers', given['fetchers'] ?? 8, 1);
     const parsers = integer('parsers', given['parsers'] ?? 2, 1);
     this.#parseOn = oneOf('parseOn', given['parseOn'] ?? 'worker', ['worker', 'main']);
@@ -586,7 +588,10 @@ export class FetchController implements Component {
     }
     const { document } = intakeResultOf(parsed);
     const filtered = await runFilters(document.items, this.#s.filters, { signal });
-    const kept = await this.#unseen(feed.id, filtered, signal);
+    const kept =
+      this.#dedup === undefined
+        ? filtered
+        : await this.#dedup.unseen(feed.id, document.items, filtered, signal);
     const changes = await store.saveItems(feed.id, kept.map(itemInput), { signal });
     const at = now();
     const nextFetchAt = nextAfterSuccess(this.#s, at);
@@ -626,37 +631,6 @@ export class FetchController implements Component {
       duplicates: document.duplicates + filtered.length - kept.length,
       nextFetchAt,
     };
-  }
-
-  /**
-   * The items that are not another item's story. Each is admitted to the dedup index
-   * under `<feed>:<key>`: an item seen before under its own id (a feed fetched again) is
-   * kept, so the store can update it.
-   */
-  async #unseen(
-    feedId: FeedId,
-    items: readonly NormalizedItem[],
-    signal: AbortSignal,
-  ): Promise<readonly NormalizedItem[]> {
-    const { dedup } = this.#s;
-    if (dedup === undefined) return items;
-    const kept: NormalizedItem[] = [];
-    for (const item of items) {
-      const id = `${feedId}:${item.key}`;
-      const verdict = await dedup.admit(
-        {
-          id,
-          feed: String(feedId),
-          guid: item.guid ?? undefined,
-          link: item.link ?? undefined,
-          title: item.title ?? '',
-          summary: item.summary ?? '',
-        },
-        { signal },
-      );
-      if (verdict.kind === 'new' || verdict.of === id) kept.push(item);
-    }
-    return kept;
   }
 
   #intake(input: IntakeInput, signal: AbortSignal): Promise<IntakeOutcome> {

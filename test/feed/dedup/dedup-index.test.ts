@@ -328,5 +328,8 @@ describe('DedupIndex: concurrency and cancellation', () => {
     await expect(index.check(intakeItem)).resolves.toEqual({ kind: 'new' });
     await expect(index.check(null as never)).rejects.toThrow(/candidate must be an object/);
     await expect(index.check(item(''))).rejects.toThrow(/candidate.id must be a non-empty string/);
+    await expect(index.check({ ...item('a'), feedItems: ['a'] } as never)).rejects.toThrow(
+      /candidate.feedItems must be a Set of ids, got object/,
+    );
   });
 });

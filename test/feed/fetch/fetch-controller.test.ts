@@ -480,6 +480,38 @@ describe('FetchController with a DedupIndex', () => {
     });
   });
 
+  it('a feed that renames every item stores nothing twice, after a restart too (the index is warmed from the store)', async () => {
+    const time = clock();
+    const { store, controller, server } = await setup(
+      [{ name: 'nyt', host: '127.0.0.2', body: NYT }],
+      { dedup: new DedupIndex(), now: time.now },
+    );
+    const [first] = await controller.fetchDue({ signal });
+    const stored = await store.countItems({}, { signal });
+    expect(first).toMatchObject({ outcome: 'stored', added: stored });
+    await controller.stop({ signal, deadline: Date.now() + 5000 });
+    // New guids for every item, and one new story among them.
+    let n = 0;
+    const renamed = NYT.toString('utf8')
+      .replace(/<guid[^>]*>[^<]*<\/guid>/g, () => `<guid isPermaLink="false">urn:nyt:${n++}</guid>`)
+      .replace(
+        '<item>',
+        '<item><title>A story never told before</title><link>https://www.nytimes.com/new.html</link><description>Something else entirely happened today in a place nobody had heard of</description></item><item>',
+      );
+    server.setBody('nyt', Buffer.from(renamed), { etag: '"renamed"' });
+    time.advance(30 * MINUTE);
+    const restarted = new FetchController({
+      store,
+      parseOn: 'main',
+      now: time.now,
+      dedup: new DedupIndex(),
+    });
+    controllers.push(restarted);
+    const [again] = await restarted.fetchDue({ signal });
+    expect(again).toMatchObject({ outcome: 'stored', added: 1, duplicates: n });
+    expect(await store.countItems({}, { signal })).toBe(stored + 1);
+  });
+
   it('refuses a dedup that is not a DedupIndex', () => {
     expect(() => new FetchController({ store: new MemoryFeedStore(), dedup: {} as never })).toThrow(
       /dedup must be a DedupIndex/,
