@@ -129,6 +129,7 @@ export {
   type RecordFailureOptions,
 } from './store/failure-tracker.js';
 export type { CallOptions, DatabaseOptions } from './store/options.js';
+export type { SlowCall, StoreHealth } from './store/health.js';
 export type { DatabaseOwner } from './store/owner-lock.js';
 export type {
   Migration,

@@ -39,6 +39,7 @@ import { backoffDelay, type NormalizedRetry } from '../pool/retry.js';
 import { Mutex } from '../sync/mutex.js';
 import { finite, options as checkOptions, requiredSignal } from '../validate.js';
 import { callSignal, normalizeOptions, type CallOptions, type DatabaseOptions } from './options.js';
+import { HealthMeter, type StoreHealth } from './health.js';
 import { OwnerLock, type DatabaseOwner } from './owner-lock.js';
 import type {
   Envelope,
@@ -116,6 +117,7 @@ export class Database implements Component {
   /** The writes among {@link Database.#calls}: a lost owner lock aborts them. */
   readonly #writes = new Set<LinkedSignal>();
   readonly #owner: OwnerLock | undefined;
+  readonly #health: HealthMeter;
   #detachOwner: () => void = () => undefined;
   #state: State = 'open';
   #failure: unknown;
@@ -129,7 +131,9 @@ export class Database implements Component {
     key: string | undefined,
     busyTimeoutMs: number,
     owner: OwnerLock | undefined,
+    slowCallMs: number,
   ) {
+    this.#health = new HealthMeter(slowCallMs);
     this.#path = path;
     this.#key = key;
     this.#busyTimeoutMs = busyTimeoutMs;
@@ -175,7 +179,7 @@ export class Database implements Component {
     if (typeof path !== 'string' || path.length === 0) {
       throw new TypeError(`path must be a non-empty string, got ${typeof path}`);
     }
-    const { signal, migrations, synchronous, busyTimeoutMs, lockStaleMs } =
+    const { signal, migrations, synchronous, busyTimeoutMs, lockStaleMs, slowCallMs } =
       normalizeOptions(options);
     throwIfAborted(signal);
     // An in-memory database has nothing to share between connections.
@@ -194,7 +198,7 @@ export class Database implements Component {
       if (key !== undefined && lockStaleMs !== undefined) {
         owner = await OwnerLock.take(key, lockStaleMs, signal);
       }
-      db = new Database(path, key, busyTimeoutMs, owner);
+      db = new Database(path, key, busyTimeoutMs, owner, slowCallMs);
     } catch (error) {
       if (key !== undefined) openFiles.delete(key);
       await owner?.release();
@@ -227,6 +231,15 @@ export class Database implements Component {
    */
   get recoveredLock(): DatabaseOwner | undefined {
     return this.#owner?.recovered;
+  }
+
+  /**
+   * Counters since the open: calls answered, failed and pending, slow calls (the
+   * `slowCallMs` option), waits on another process's write lock. Plain frozen data, a
+   * copy of this instant; costs nothing to ask.
+   */
+  health(): StoreHealth {
+    return this.#health.view();
   }
 
   /** The path given to {@link Database.open}. */
@@ -387,7 +400,11 @@ export class Database implements Component {
       throw new ClosedError('The database was stopped', { cause: this.#failure });
     }
     throwIfAborted(signal);
-    return body(signal);
+    return this.#health.measure(
+      method,
+      () => body(signal),
+      () => signal.aborted,
+    );
   }
 
   /**
@@ -417,7 +434,11 @@ export class Database implements Component {
           });
           if (outcome !== BUSY) return outcome;
           const left = this.#busyTimeoutMs - (Date.now() - started);
-          if (left <= 0) throw this.#busy();
+          if (left <= 0) {
+            this.#health.busyTimeout();
+            throw this.#busy();
+          }
+          this.#health.busyRetry();
           await sleep(Math.min(left, backoffDelay(BUSY_BACKOFF, attempt, Math.random)), {
             signal,
           });

@@ -49,6 +49,12 @@ export interface DatabaseOptions {
    * @default 10_000
    */
   readonly lockStaleMs?: number | undefined;
+  /**
+   * A call that takes this long or longer, from the call to its answer (waits included),
+   * counts as slow in `Database.health()`; in milliseconds.
+   * @default 100
+   */
+  readonly slowCallMs?: number | undefined;
 }
 
 /** @internal */
@@ -59,6 +65,7 @@ export interface NormalizedOptions {
   readonly busyTimeoutMs: number;
   /** The owner lock's stale time in `'exclusive'` mode; undefined in `'shared'` mode. */
   readonly lockStaleMs: number | undefined;
+  readonly slowCallMs: number;
 }
 
 const OPEN_OPTIONS = [
@@ -68,6 +75,7 @@ const OPEN_OPTIONS = [
   'busyTimeoutMs',
   'mode',
   'lockStaleMs',
+  'slowCallMs',
 ] as const;
 
 /** @internal */
@@ -93,6 +101,8 @@ export function normalizeOptions(value: unknown): NormalizedOptions {
     lockStaleMs:
       mode === 'exclusive' ? staleOption('lockStaleMs', given['lockStaleMs']) : undefined,
     migrations: normalizeMigrations(given['migrations'] ?? []),
+    slowCallMs:
+      given['slowCallMs'] === undefined ? 100 : duration('slowCallMs', given['slowCallMs']),
   });
 }
 
