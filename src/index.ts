@@ -56,6 +56,7 @@ export {
   type AllTopics,
   type EventBusOptions,
   type SubscribeOptions,
+  type SubscriberView,
 } from './bus/event-bus.js';
 export type {
   Subscription,

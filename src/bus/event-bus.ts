@@ -4,7 +4,12 @@ import { ClosedError, SubscriberLimitError } from '../errors.js';
 import { enabled as lockdepOn, runInOwnFlow } from '../sync/lockdep.js';
 import { callable, integer, oneOf, optionalSignal, options as checkOptions } from '../validate.js';
 import type { Envelope, EnvelopeOf, Topic } from './envelope.js';
-import { Subscription, type SubscriberWhenFull, type SubscriptionPort } from './subscription.js';
+import {
+  Subscription,
+  type SubscriberWhenFull,
+  type SubscriptionPort,
+  type SubscriptionStats,
+} from './subscription.js';
 
 /** Every topic: `subscribe('*')` and `on('*', …)`. */
 export type AllTopics = '*';
@@ -42,6 +47,23 @@ export interface SubscribeOptions {
 
 type Listener = (envelope: Envelope) => void;
 
+/** One subscription as {@link EventBus.subscribers} lists it: plain, frozen data. */
+export interface SubscriberView extends SubscriptionStats {
+  /** The topics it listens to; `['*']` for every topic. */
+  readonly topics: readonly string[];
+  /** Its buffer size. */
+  readonly buffer: number;
+  readonly whenFull: SubscriberWhenFull;
+}
+
+/** What the bus keeps of a subscription to list it. */
+interface Subscriber {
+  readonly port: Pick<SubscriptionPort<never>, 'end' | 'stats'>;
+  readonly topics: readonly string[];
+  readonly buffer: number;
+  readonly whenFull: SubscriberWhenFull;
+}
+
 const ANY = Symbol('any topic');
 
 /**
@@ -66,7 +88,7 @@ export class EventBus<Events extends object> {
   readonly maxSubscribers: number;
   readonly #emitter = new EventEmitter<string | symbol>();
   readonly #onError: (error: unknown, envelope: Envelope) => void;
-  readonly #subscriptions = new Set<Pick<SubscriptionPort<never>, 'end'>>();
+  readonly #subscriptions = new Set<Subscriber>();
   #listeners = 0;
   #seq = 0;
   #closed = false;
@@ -93,6 +115,20 @@ export class EventBus<Events extends object> {
   /** Subscriptions plus `on` listeners now attached. */
   get subscriberCount(): number {
     return this.#subscriptions.size + this.#listeners;
+  }
+
+  /**
+   * The subscriptions now attached, oldest first, each with its topics, buffer policy and
+   * counters (how many events it dropped, how many wait in its buffer): who is slow, seen
+   * from outside. `on` listeners have no buffer and are only counted in
+   * {@link EventBus.subscriberCount}. A copy of this instant.
+   */
+  subscribers(): readonly SubscriberView[] {
+    return Object.freeze(
+      [...this.#subscriptions].map(({ port, topics, buffer, whenFull }) =>
+        Object.freeze({ topics, buffer, whenFull, ...port.stats() }),
+      ),
+    );
   }
 
   /**
@@ -203,6 +239,7 @@ export class EventBus<Events extends object> {
     options: SubscribeOptions = {},
   ): Subscription<EnvelopeOf<Events>> {
     const keys = topicKeys(topics);
+    const named = Object.freeze(keys.map((key) => (typeof key === 'symbol' ? '*' : key)));
     const given = checkOptions('subscribe options', options, SUBSCRIBE_OPTIONS);
     const capacity = integer('buffer', given['buffer'] ?? 256, 1, 2 ** 32 - 1);
     const whenFull = oneOf('whenFull', given['whenFull'] ?? 'drop-oldest', SUBSCRIBER_POLICIES);
@@ -218,13 +255,14 @@ export class EventBus<Events extends object> {
         if (envelope.seq > since) port.deliver(envelope as E);
       };
       for (const key of keys) this.#emitter.on(key, deliver);
-      this.#subscriptions.add(port);
+      const subscriber: Subscriber = { port, topics: named, buffer: capacity, whenFull };
+      this.#subscriptions.add(subscriber);
       const detachSignal = onAbort(signal, () => port.end('aborted'));
       return () => {
         detachSignal();
         if (this.#closed) return;
         for (const key of keys) this.#emitter.off(key, deliver);
-        this.#subscriptions.delete(port);
+        this.#subscriptions.delete(subscriber);
       };
     });
   }
@@ -239,9 +277,9 @@ export class EventBus<Events extends object> {
     this.#closed = true;
     this.#emitter.removeAllListeners();
     this.#listeners = 0;
-    const ports = [...this.#subscriptions];
+    const subscribers = [...this.#subscriptions];
     this.#subscriptions.clear();
-    for (const port of ports) port.end('bus-closed');
+    for (const { port } of subscribers) port.end('bus-closed');
   }
 
   /** Lifecycle component stop: `close()` (subscriptions drain, then end). */

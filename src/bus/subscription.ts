@@ -32,6 +32,8 @@ export interface SubscriptionPort<E> {
   deliver(envelope: E): void;
   /** Ends the subscription once, with the first reason. */
   end(reason: SubscriptionCloseReason): void;
+  /** The subscription's counters now. */
+  stats(): SubscriptionStats;
 }
 
 /**
@@ -65,6 +67,7 @@ export class Subscription<E extends Envelope = Envelope> implements AsyncIterabl
     this.#detach = connect({
       deliver: (envelope) => this.#deliver(envelope),
       end: (reason) => this.#end(reason),
+      stats: () => this.stats,
     });
   }
 

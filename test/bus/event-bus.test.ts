@@ -461,3 +461,42 @@ describe('EventBus typing', () => {
     bus.close();
   });
 });
+
+describe('EventBus subscribers', () => {
+  it('lists each subscription with its topics, policy and counters, oldest first; not on listeners', () => {
+    const bus = newBus();
+    const slow = bus.subscribe(['app.tick', 'app.note'], { buffer: 2, whenFull: 'drop-newest' });
+    const all = bus.subscribe('*');
+    bus.on('app.tick', () => undefined);
+    for (let i = 0; i < 5; i++) bus.publish('app.tick', i);
+    const views = bus.subscribers();
+    expect(views).toEqual([
+      {
+        topics: ['app.tick', 'app.note'],
+        buffer: 2,
+        whenFull: 'drop-newest',
+        delivered: 0,
+        dropped: 3,
+        buffered: 2,
+        highWater: 2,
+      },
+      {
+        topics: ['*'],
+        buffer: 256,
+        whenFull: 'drop-oldest',
+        delivered: 0,
+        dropped: 0,
+        buffered: 5,
+        highWater: 5,
+      },
+    ]);
+    expect(Object.isFrozen(views)).toBe(true);
+    expect(Object.isFrozen(views[0])).toBe(true);
+    expect(structuredClone(views)).toEqual(views);
+    slow.close();
+    expect(bus.subscribers().map((v) => v.topics)).toEqual([['*']]);
+    all.close();
+    bus.close();
+    expect(bus.subscribers()).toEqual([]);
+  });
+});
