@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAbortError, sleep } from '../abort.js';
+import { EventBus } from '../bus/event-bus.js';
 import {
   OpmlError,
   StoreCorruptError,
@@ -19,7 +20,11 @@ import {
   WorkbusError,
 } from '../errors.js';
 import { DedupIndex } from '../feed/dedup/dedup-index.js';
-import { FetchController, type FetchReport } from '../feed/fetch/fetch-controller.js';
+import {
+  FetchController,
+  type FeedEvents,
+  type FetchReport,
+} from '../feed/fetch/fetch-controller.js';
 import type { Feed } from '../feed/feed-store.js';
 import { FailureTracker } from '../store/failure-tracker.js';
 import { formatOpml, parseOpml } from '../feed/opml.js';
@@ -181,7 +186,9 @@ async function fetchCommand(
 ): Promise<number> {
   const signal = io.interrupt;
   const tracker = await FailureTracker.open(store.database, { signal });
-  const controller = new FetchController({ store, tracker, dedup: new DedupIndex() });
+  // Each fetch is told as it ends, so the progress counts feeds while the cycle runs.
+  const bus = new EventBus<FeedEvents>();
+  const controller = new FetchController({ store, tracker, bus, dedup: new DedupIndex() });
   try {
     const feeds = await store.listFeeds({ signal });
     const names = new Map(feeds.map((f) => [f.id, f.title ?? f.url]));
@@ -201,10 +208,13 @@ async function fetchCommand(
       return 0;
     }
     const progress = new Progress(io.out, controller.pool, feeds.length, names);
+    const unlisten = bus.on('feed.fetched', (report) => progress.add(report));
+    const cycle = gracefully(controller, signal);
     try {
-      const reports = await controller.fetchDue({ signal });
-      for (const report of reports) progress.add(report);
+      await controller.fetchDue({ signal: cycle.signal });
     } finally {
+      cycle.dispose();
+      unlisten();
       progress.end();
     }
     io.out.write(summary(progress.totals));
@@ -215,6 +225,38 @@ async function fetchCommand(
       deadline: Date.now() + GRACE_MS,
     });
   }
+}
+
+/**
+ * A fetch cycle's signal for a graceful first Ctrl-C: once `interrupt` aborts, no fetch
+ * starts any more (the pool's `fetch` type is paused, so feeds waiting for their host or
+ * a slot stay queued), the fetches under way finish and store their items until the
+ * grace ends, and then the cycle's signal aborts, giving up what is left (the next run
+ * asks for it). Aborting at once instead would throw away requests already answered.
+ */
+function gracefully(
+  controller: FetchController,
+  interrupt: AbortSignal,
+): { readonly signal: AbortSignal; dispose(): void } {
+  const cycle = new AbortController();
+  const stop = (): void => {
+    controller.pool.pause('fetch');
+    const deadline = Date.now() + GRACE_MS;
+    void (async () => {
+      // Polled: the pool tells when it is idle, not when one type has nothing running, and
+      // the paused type's queue keeps it from idling.
+      while (controller.pool.load('fetch').running > 0 && Date.now() < deadline) {
+        await sleep(50, { signal: cycle.signal });
+      }
+      cycle.abort(interrupt.reason);
+    })();
+  };
+  if (interrupt.aborted) stop();
+  else interrupt.addEventListener('abort', stop, { once: true });
+  return {
+    signal: cycle.signal,
+    dispose: () => interrupt.removeEventListener('abort', stop),
+  };
 }
 
 /**
@@ -253,12 +295,13 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
     const last = new Map<number, FetchReport>();
     try {
       const first = await Promise.all(
-        [...names.keys()].map((id) => controller.refresh(id, { signal })),
+        [...names.keys()].map(async (id) => {
+          const report = await controller.refresh(id, { signal });
+          progress.add(report);
+          return report;
+        }),
       );
-      for (const report of first) {
-        progress.add(report);
-        last.set(report.feedId, report);
-      }
+      for (const report of first) last.set(report.feedId, report);
       // A feed in passing trouble is asked again once its backoff or Retry-After allows,
       // if that is soon; one failed for good (or backing off long) is left as it is.
       const again = first.filter(
@@ -323,8 +366,17 @@ async function version(): Promise<string> {
 function processIo(): Io {
   const interrupt = new AbortController();
   process.on('SIGINT', () => {
-    if (interrupt.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping (Ctrl-C again to force)…\n');
+    if (interrupt.signal.aborted) {
+      // Exiting ends the store's thread mid-transaction at worst: SQLite rolls that
+      // transaction back on the next open, so nothing half-written is ever read.
+      process.stderr.write(
+        'workbus-feeds: forced to stop; fetches under way are dropped, and the next run asks for them again.\n',
+      );
+      process.exit(130);
+    }
+    process.stderr.write(
+      `\nstopping: fetches under way finish within ${GRACE_MS / 1000} s (Ctrl-C again to force)…\n`,
+    );
     interrupt.abort();
   });
   return {
