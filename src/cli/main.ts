@@ -27,6 +27,7 @@ import {
 } from '../feed/fetch/fetch-controller.js';
 import type { Feed } from '../feed/feed-store.js';
 import { FailureTracker } from '../store/failure-tracker.js';
+import { patternFilter, type FilterStage } from '../feed/intake/filter.js';
 import { formatOpml, parseOpml } from '../feed/opml.js';
 import { SqliteFeedStore } from '../feed/sqlite-feed-store.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
@@ -97,7 +98,7 @@ async function run(command: Command, io: Io): Promise<number> {
       write(`${await version()}\n`);
       return 0;
     case 'demo':
-      return demo(command.db, io);
+      return demo(command, io);
     default:
       break;
   }
@@ -188,7 +189,13 @@ async function fetchCommand(
   const tracker = await FailureTracker.open(store.database, { signal });
   // Each fetch is told as it ends, so the progress counts feeds while the cycle runs.
   const bus = new EventBus<FeedEvents>();
-  const controller = new FetchController({ store, tracker, bus, dedup: new DedupIndex() });
+  const controller = new FetchController({
+    store,
+    tracker,
+    bus,
+    dedup: new DedupIndex(),
+    filters: filtersOf(command),
+  });
   try {
     const feeds = await store.listFeeds({ signal });
     const names = new Map(feeds.map((f) => [f.id, f.title ?? f.url]));
@@ -265,19 +272,20 @@ function gracefully(
  * once its back-off allows), shows progress, prints a summary. A second run of the demo
  * on the same file gets 304s and stores nothing twice.
  */
-async function demo(db: string | undefined, io: Io): Promise<number> {
+async function demo(command: Extract<Command, { name: 'demo' }>, io: Io): Promise<number> {
   const signal = io.interrupt;
   const served = demoFeeds();
   const server = await FeedServer.start(served, { latencyMs: 20, port: DEMO_PORT }).catch(() =>
     FeedServer.start(served, { latencyMs: 20 }),
   );
-  const path = db ?? join(tmpdir(), 'workbus-feeds-demo.db');
+  const path = command.db ?? join(tmpdir(), 'workbus-feeds-demo.db');
   const store = await SqliteFeedStore.open(path, { signal, mode: 'exclusive' });
   const tracker = await FailureTracker.open(store.database, { signal, baseMs: 500 });
   const controller = new FetchController({
     tracker,
     dedup: new DedupIndex(),
     store,
+    filters: filtersOf(command),
     timeoutMs: DEMO_TIMEOUT_MS,
     minIntervalMs: 1000,
     maxIntervalMs: 2000,
@@ -337,8 +345,14 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
   }
 }
 
+/** The filters `--exclude` asks for (`refresh` has none). */
+function filtersOf(command: Command): FilterStage[] {
+  if (!('exclude' in command) || command.exclude.length === 0) return [];
+  return [patternFilter({ exclude: command.exclude })];
+}
+
 function summary(t: Totals): string {
-  return `feeds: ${t.stored} stored, ${t.notModified} not modified, ${t.retryLater} asked to wait, ${t.skipped} skipped, ${t.failed} failed · items: ${t.added} new, ${t.updated} updated · duplicates dropped: ${t.duplicates}\n`;
+  return `feeds: ${t.stored} stored, ${t.notModified} not modified, ${t.retryLater} asked to wait, ${t.skipped} skipped, ${t.failed} failed · items: ${t.added} new, ${t.updated} updated, ${t.filtered} filtered out · duplicates dropped: ${t.duplicates}\n`;
 }
 
 function feedLine(feed: Feed): string {

@@ -305,6 +305,45 @@ describe('workbus-feeds fetch: what it shows', () => {
   }, 120_000);
 });
 
+describe('workbus-feeds fetch --exclude', () => {
+  it('stores no item a pattern matches (repeatable, case-insensitive) and counts what it dropped', async () => {
+    const served = demoFeeds().map(({ behaviour: _, ...feed }) => feed);
+    const server = await FeedServer.start(served);
+    try {
+      const db = join(dir, 'excluded.db');
+      await subscribe(db, server, served);
+      const fetched = await run(
+        'fetch',
+        '--once',
+        '--exclude',
+        'apple',
+        '--exclude',
+        '\\bGOOGLE\\b',
+        '--db',
+        db,
+      );
+      expect(fetched.code).toBe(0);
+      expect(fetched.stdout).toMatch(/^stored .* \(\d+ filtered out\)$/m);
+      const dropped = Number(
+        /items: \d+ new, \d+ updated, (\d+) filtered out/.exec(fetched.stdout)?.[1],
+      );
+      expect(dropped).toBeGreaterThan(0);
+      const titles = (await run('list', '--limit', '1000', '--db', db)).stdout.trim().split('\n');
+      expect(titles.length).toBeGreaterThan(100);
+      expect(titles.filter((line) => /apple|\bgoogle\b/i.test(line))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
+  it('names a pattern that is not a regular expression', async () => {
+    const refused = await run('fetch', '--exclude', '(unclosed', '--db', join(dir, 'never.db'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--exclude "\(unclosed" is not a regular expression: /);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe('workbus-feeds fetch: a second Ctrl-C', () => {
   it('forces the exit while fetches under way are still awaited; the file is intact and the next run completes', async () => {
     const served = manyFeeds(200);
