@@ -4,6 +4,7 @@
  */
 import { benchBus } from './bus.js';
 import { benchDedup } from './dedup.js';
+import { benchFeed } from './feed.js';
 import { benchLockdep } from './lockdep.js';
 import { benchPool } from './pool.js';
 import { benchStore } from './store.js';
@@ -20,3 +21,4 @@ await benchPool(scale);
 await benchLockdep(scale);
 await benchStore(scale);
 await benchDedup(scale);
+await benchFeed(scale);

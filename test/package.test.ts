@@ -2,10 +2,20 @@
  * What an app that depends on workbus gets: `npm pack` (which runs `prepare`, as a git
  * dependency's install does) yields compiled JavaScript and declarations, the
  * declarations type-check on their own (no internal type left dangling) and hold none of
- * the pool's internal records, and a consumer can import and run the package.
+ * the pool's internal records, and a consumer can import and run the package. In the
+ * checkout itself, the CLI runs as the README says (here, after the pack: both write
+ * `dist/`, so they take turns).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -124,4 +134,29 @@ describe('the published package', () => {
     expect(stdout.trim().split('\n')).toEqual(['ran', '42', '1']);
     expect(readdirSync(join(dir, 'node_modules', 'workbus'))).toContain('package.json');
   });
+});
+
+describe('the CLI in the checkout (after `npm ci`, whose `prepare` builds dist/)', () => {
+  /** Its `--help`, run by `command` from the repository's root. */
+  async function help(command: string, args: readonly string[]): Promise<string> {
+    if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+      throw new Error(
+        'dist/cli/main.js is missing: run `npm run build` (npm ci runs it through `prepare`)',
+      );
+    }
+    const { stdout } = await run(command, args, { cwd: root });
+    return stdout;
+  }
+
+  it('runs as `npx --no-install workbus-feeds`', async () => {
+    expect(await help('npx', ['--no-install', 'workbus-feeds', '--help'])).toMatch(
+      /^workbus-feeds: a feed reader on workbus\n\nUsage: workbus-feeds <command>/,
+    );
+  }, 60_000);
+
+  it('runs as `npm run feeds --`', async () => {
+    expect(await help('npm', ['run', 'feeds', '--', '--help'])).toMatch(
+      /\nworkbus-feeds: a feed reader on workbus\n\nUsage: workbus-feeds <command>/,
+    );
+  }, 120_000);
 });

@@ -16,6 +16,8 @@ export type Command =
       readonly name: 'demo';
       readonly db: string | undefined;
       readonly dashboard: number | undefined;
+      /** Items any of these match (title or summary) are not stored: `--exclude`. */
+      readonly exclude: readonly RegExp[];
     }
   | { readonly name: 'import'; readonly db: string; readonly file: string }
   | { readonly name: 'export'; readonly db: string; readonly file: string }
@@ -26,6 +28,8 @@ export type Command =
       /** The dashboard's port (0: any free port), when `--dashboard` is given. */
       readonly dashboard: number | undefined;
       readonly readOnly: boolean;
+      /** Items any of these match (title or summary) are not stored: `--exclude`. */
+      readonly exclude: readonly RegExp[];
     }
   | {
       readonly name: 'list';
@@ -51,12 +55,15 @@ export const USAGE = `workbus-feeds: a feed reader on workbus
 Usage: workbus-feeds <command> [options]
 
 Commands:
-  demo                      serve bundled feeds on loopback, fetch them all, show progress
+  demo [--exclude <regex>]  serve bundled feeds on loopback, fetch them all, show progress
   import <opml>             add the feeds an OPML file lists
   export <opml>             write the feeds to an OPML file
   fetch [--once | --watch]  fetch due feeds once (default), or keep them fresh until Ctrl-C
         [--dashboard [port]] [--read-only]
                             serve a live dashboard on loopback (read-only: no actions)
+        [--exclude <regex>]...
+                            store no item whose title or summary the regular expression
+                            matches (case-insensitive; repeat for several)
   feeds                     each feed's state: last and next fetch, ETag, failures
   list [--unread] [--saved] [--feed <id>] [--limit <n>]
                             items, newest first
@@ -77,6 +84,7 @@ const OPTIONS = {
   watch: { type: 'boolean' },
   dashboard: { type: 'string' },
   'read-only': { type: 'boolean' },
+  exclude: { type: 'string', multiple: true },
   unread: { type: 'boolean' },
   saved: { type: 'boolean' },
   feed: { type: 'string' },
@@ -89,10 +97,10 @@ type Values = ReturnType<
 
 /** The options each command accepts, besides `--db` and `--help`. */
 const ACCEPTS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
-  demo: ['dashboard'],
+  demo: ['dashboard', 'exclude'],
   import: [],
   export: [],
-  fetch: ['once', 'watch', 'dashboard', 'read-only'],
+  fetch: ['once', 'watch', 'dashboard', 'read-only', 'exclude'],
   list: ['unread', 'saved', 'feed', 'limit'],
   read: [],
   refresh: [],
@@ -140,7 +148,12 @@ export function parseCommand(argv: readonly string[]): Command {
   switch (name) {
     case 'demo':
       none();
-      return { name, db: values.db, dashboard: port(values.dashboard) };
+      return {
+        name,
+        db: values.db,
+        dashboard: port(values.dashboard),
+        exclude: patterns(values.exclude),
+      };
     case 'import':
     case 'export':
       return { name, db, file: one('OPML file') };
@@ -158,6 +171,7 @@ export function parseCommand(argv: readonly string[]): Command {
         watch: values.watch === true,
         dashboard: port(values.dashboard),
         readOnly: values['read-only'] === true,
+        exclude: patterns(values.exclude),
       };
     case 'list':
       none();
@@ -206,6 +220,20 @@ function port(value: string | undefined): number | undefined {
     throw new UsageError(`--dashboard takes a port from 0 to 65535, got "${value}"`);
   }
   return n;
+}
+
+/** `--exclude` values as case-insensitive regular expressions. */
+function patterns(values: readonly string[] | undefined): RegExp[] {
+  return (values ?? []).map((value) => {
+    try {
+      if (value === '') throw new SyntaxError('it is empty (it would match every item)');
+      return new RegExp(value, 'i');
+    } catch (error) {
+      throw new UsageError(
+        `--exclude "${value}" is not a regular expression: ${(error as Error).message}`,
+      );
+    }
+  });
 }
 
 function positive(what: string, value: string, max = Number.MAX_SAFE_INTEGER): number {

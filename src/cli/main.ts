@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAbortError, sleep } from '../abort.js';
+import { EventBus } from '../bus/event-bus.js';
 import {
   OpmlError,
   StoreCorruptError,
@@ -19,9 +20,14 @@ import {
   WorkbusError,
 } from '../errors.js';
 import { DedupIndex } from '../feed/dedup/dedup-index.js';
-import { FetchController, type FetchReport } from '../feed/fetch/fetch-controller.js';
+import {
+  FetchController,
+  type FeedEvents,
+  type FetchReport,
+} from '../feed/fetch/fetch-controller.js';
 import type { Feed } from '../feed/feed-store.js';
 import { FailureTracker } from '../store/failure-tracker.js';
+import { patternFilter, type FilterStage } from '../feed/intake/filter.js';
 import { formatOpml, parseOpml } from '../feed/opml.js';
 import { SqliteFeedStore } from '../feed/sqlite-feed-store.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
@@ -92,7 +98,7 @@ async function run(command: Command, io: Io): Promise<number> {
       write(`${await version()}\n`);
       return 0;
     case 'demo':
-      return demo(command.db, io);
+      return demo(command, io);
     default:
       break;
   }
@@ -181,7 +187,15 @@ async function fetchCommand(
 ): Promise<number> {
   const signal = io.interrupt;
   const tracker = await FailureTracker.open(store.database, { signal });
-  const controller = new FetchController({ store, tracker, dedup: new DedupIndex() });
+  // Each fetch is told as it ends, so the progress counts feeds while the cycle runs.
+  const bus = new EventBus<FeedEvents>();
+  const controller = new FetchController({
+    store,
+    tracker,
+    bus,
+    dedup: new DedupIndex(),
+    filters: filtersOf(command),
+  });
   try {
     const feeds = await store.listFeeds({ signal });
     const names = new Map(feeds.map((f) => [f.id, f.title ?? f.url]));
@@ -201,10 +215,13 @@ async function fetchCommand(
       return 0;
     }
     const progress = new Progress(io.out, controller.pool, feeds.length, names);
+    const unlisten = bus.on('feed.fetched', (report) => progress.add(report));
+    const cycle = gracefully(controller, signal);
     try {
-      const reports = await controller.fetchDue({ signal });
-      for (const report of reports) progress.add(report);
+      await controller.fetchDue({ signal: cycle.signal });
     } finally {
+      cycle.dispose();
+      unlisten();
       progress.end();
     }
     io.out.write(summary(progress.totals));
@@ -218,24 +235,57 @@ async function fetchCommand(
 }
 
 /**
+ * A fetch cycle's signal for a graceful first Ctrl-C: once `interrupt` aborts, no fetch
+ * starts any more (the pool's `fetch` type is paused, so feeds waiting for their host or
+ * a slot stay queued), the fetches under way finish and store their items until the
+ * grace ends, and then the cycle's signal aborts, giving up what is left (the next run
+ * asks for it). Aborting at once instead would throw away requests already answered.
+ */
+function gracefully(
+  controller: FetchController,
+  interrupt: AbortSignal,
+): { readonly signal: AbortSignal; dispose(): void } {
+  const cycle = new AbortController();
+  const stop = (): void => {
+    controller.pool.pause('fetch');
+    const deadline = Date.now() + GRACE_MS;
+    void (async () => {
+      // Polled: the pool tells when it is idle, not when one type has nothing running, and
+      // the paused type's queue keeps it from idling.
+      while (controller.pool.load('fetch').running > 0 && Date.now() < deadline) {
+        await sleep(50, { signal: cycle.signal });
+      }
+      cycle.abort(interrupt.reason);
+    })();
+  };
+  if (interrupt.aborted) stop();
+  else interrupt.addEventListener('abort', stop, { once: true });
+  return {
+    signal: cycle.signal,
+    dispose: () => interrupt.removeEventListener('abort', stop),
+  };
+}
+
+/**
  * The demo: serves the bundled feeds on loopback, fetches them all into a SQLite file
  * (twice over the run's life: a feed that failed for a passing reason is asked again
  * once its back-off allows), shows progress, prints a summary. A second run of the demo
  * on the same file gets 304s and stores nothing twice.
  */
-async function demo(db: string | undefined, io: Io): Promise<number> {
+async function demo(command: Extract<Command, { name: 'demo' }>, io: Io): Promise<number> {
   const signal = io.interrupt;
   const served = demoFeeds();
   const server = await FeedServer.start(served, { latencyMs: 20, port: DEMO_PORT }).catch(() =>
     FeedServer.start(served, { latencyMs: 20 }),
   );
-  const path = db ?? join(tmpdir(), 'workbus-feeds-demo.db');
+  const path = command.db ?? join(tmpdir(), 'workbus-feeds-demo.db');
   const store = await SqliteFeedStore.open(path, { signal, mode: 'exclusive' });
   const tracker = await FailureTracker.open(store.database, { signal, baseMs: 500 });
   const controller = new FetchController({
     tracker,
     dedup: new DedupIndex(),
     store,
+    filters: filtersOf(command),
     timeoutMs: DEMO_TIMEOUT_MS,
     minIntervalMs: 1000,
     maxIntervalMs: 2000,
@@ -253,12 +303,13 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
     const last = new Map<number, FetchReport>();
     try {
       const first = await Promise.all(
-        [...names.keys()].map((id) => controller.refresh(id, { signal })),
+        [...names.keys()].map(async (id) => {
+          const report = await controller.refresh(id, { signal });
+          progress.add(report);
+          return report;
+        }),
       );
-      for (const report of first) {
-        progress.add(report);
-        last.set(report.feedId, report);
-      }
+      for (const report of first) last.set(report.feedId, report);
       // A feed in passing trouble is asked again once its backoff or Retry-After allows,
       // if that is soon; one failed for good (or backing off long) is left as it is.
       const again = first.filter(
@@ -294,8 +345,14 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
   }
 }
 
+/** The filters `--exclude` asks for (`refresh` has none). */
+function filtersOf(command: Command): FilterStage[] {
+  if (!('exclude' in command) || command.exclude.length === 0) return [];
+  return [patternFilter({ exclude: command.exclude })];
+}
+
 function summary(t: Totals): string {
-  return `feeds: ${t.stored} stored, ${t.notModified} not modified, ${t.retryLater} asked to wait, ${t.skipped} skipped, ${t.failed} failed · items: ${t.added} new, ${t.updated} updated · duplicates dropped: ${t.duplicates}\n`;
+  return `feeds: ${t.stored} stored, ${t.notModified} not modified, ${t.retryLater} asked to wait, ${t.skipped} skipped, ${t.failed} failed · items: ${t.added} new, ${t.updated} updated, ${t.filtered} filtered out · duplicates dropped: ${t.duplicates}\n`;
 }
 
 function feedLine(feed: Feed): string {
@@ -323,8 +380,17 @@ async function version(): Promise<string> {
 function processIo(): Io {
   const interrupt = new AbortController();
   process.on('SIGINT', () => {
-    if (interrupt.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping (Ctrl-C again to force)…\n');
+    if (interrupt.signal.aborted) {
+      // Exiting ends the store's thread mid-transaction at worst: SQLite rolls that
+      // transaction back on the next open, so nothing half-written is ever read.
+      process.stderr.write(
+        'workbus-feeds: forced to stop; fetches under way are dropped, and the next run asks for them again.\n',
+      );
+      process.exit(130);
+    }
+    process.stderr.write(
+      `\nstopping: fetches under way finish within ${GRACE_MS / 1000} s (Ctrl-C again to force)…\n`,
+    );
     interrupt.abort();
   });
   return {

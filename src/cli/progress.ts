@@ -24,6 +24,8 @@ export interface Totals {
   retryLater: number;
   added: number;
   updated: number;
+  /** Items the filters (`--exclude`) dropped. */
+  filtered: number;
   duplicates: number;
 }
 
@@ -84,6 +86,7 @@ export function totalsOf(reports: Iterable<FetchReport>): Totals {
     retryLater: 0,
     added: 0,
     updated: 0,
+    filtered: 0,
     duplicates: 0,
   };
   for (const report of reports) count(totals, report);
@@ -94,6 +97,7 @@ function count(t: Totals, report: FetchReport): void {
   t.feeds++;
   t.added += report.added;
   t.updated += report.updated;
+  t.filtered += report.filtered;
   t.duplicates += report.duplicates;
   if (report.outcome === 'stored') t.stored++;
   else if (report.outcome === 'not-modified') t.notModified++;
@@ -113,7 +117,9 @@ const MARKS: Readonly<Record<FetchReport['outcome'], string>> = {
 /** One ended fetch in a line: outcome, counts, the feed, and why when it failed. */
 export function reportLine(report: FetchReport, names: ReadonlyMap<number, string>): string {
   const name = names.get(report.feedId) ?? report.url;
-  const counts = report.outcome === 'stored' ? ` +${report.added} ~${report.updated}` : '';
+  const filtered = report.filtered > 0 ? ` (${report.filtered} filtered out)` : '';
+  const counts =
+    report.outcome === 'stored' ? ` +${report.added} ~${report.updated}${filtered}` : '';
   const why = report.error === undefined ? '' : ` — ${report.error}`;
   return `${MARKS[report.outcome].padEnd(7)} ${name}${counts}${why}`;
 }

@@ -5,26 +5,43 @@ describe('parseCommand', () => {
   it.each([
     [
       ['fetch'],
-      { name: 'fetch', db: DEFAULT_DB, watch: false, dashboard: undefined, readOnly: false },
+      {
+        name: 'fetch',
+        db: DEFAULT_DB,
+        watch: false,
+        dashboard: undefined,
+        readOnly: false,
+        exclude: [],
+      },
     ],
     [
       ['fetch', '--once', '--db', 'x.db'],
-      { name: 'fetch', db: 'x.db', watch: false, dashboard: undefined, readOnly: false },
+      {
+        name: 'fetch',
+        db: 'x.db',
+        watch: false,
+        dashboard: undefined,
+        readOnly: false,
+        exclude: [],
+      },
     ],
     [
       ['fetch', '--watch', '--dashboard'],
-      { name: 'fetch', db: DEFAULT_DB, watch: true, dashboard: 0, readOnly: false },
+      { name: 'fetch', db: DEFAULT_DB, watch: true, dashboard: 0, readOnly: false, exclude: [] },
     ],
     [
       ['fetch', '--watch', '--dashboard', '8080', '--read-only'],
-      { name: 'fetch', db: DEFAULT_DB, watch: true, dashboard: 8080, readOnly: true },
+      { name: 'fetch', db: DEFAULT_DB, watch: true, dashboard: 8080, readOnly: true, exclude: [] },
     ],
     [
       ['fetch', '--dashboard', '--watch'],
-      { name: 'fetch', db: DEFAULT_DB, watch: true, dashboard: 0, readOnly: false },
+      { name: 'fetch', db: DEFAULT_DB, watch: true, dashboard: 0, readOnly: false, exclude: [] },
     ],
-    [['demo'], { name: 'demo', db: undefined, dashboard: undefined }],
-    [['demo', '--dashboard', '9000'], { name: 'demo', db: undefined, dashboard: 9000 }],
+    [['demo'], { name: 'demo', db: undefined, dashboard: undefined, exclude: [] }],
+    [
+      ['demo', '--dashboard', '9000'],
+      { name: 'demo', db: undefined, dashboard: 9000, exclude: [] },
+    ],
     [['import', 'subs.opml'], { name: 'import', db: DEFAULT_DB, file: 'subs.opml' }],
     [['export', 'out.opml', '--db=a.db'], { name: 'export', db: 'a.db', file: 'out.opml' }],
     [
@@ -41,6 +58,21 @@ describe('parseCommand', () => {
       { name: 'refresh', db: DEFAULT_DB, feed: 'https://example.com/feed' },
     ],
     [['feeds'], { name: 'feeds', db: DEFAULT_DB }],
+    [
+      ['fetch', '--exclude', 'sponsored', '--exclude=^ad\\b'],
+      {
+        name: 'fetch',
+        db: DEFAULT_DB,
+        watch: false,
+        dashboard: undefined,
+        readOnly: false,
+        exclude: [/sponsored/i, /^ad\b/i],
+      },
+    ],
+    [
+      ['demo', '--exclude', 'ai'],
+      { name: 'demo', db: undefined, dashboard: undefined, exclude: [/ai/i] },
+    ],
     [['--help'], { name: 'help', topic: undefined }],
     [['fetch', '-h'], { name: 'help', topic: 'fetch' }],
     [['help', 'list'], { name: 'help', topic: 'list' }],
@@ -65,6 +97,9 @@ describe('parseCommand', () => {
     [['list', '--feed'], /--feed/],
     [['fetch', '--dashboard', '70000'], /--dashboard takes a port from 0 to 65535, got "70000"/],
     [['fetch', '--db'], /--db/],
+    [['fetch', '--exclude', '(ad'], /--exclude "\(ad" is not a regular expression: .*/],
+    [['fetch', '--exclude', ''], /--exclude "" is not a regular expression: it is empty/],
+    [['list', '--exclude', 'x'], /list command takes no --exclude option/],
   ])('refuses %j with a UsageError naming the problem', (argv, message) => {
     expect(() => parseCommand(argv)).toThrow(UsageError);
     expect(() => parseCommand(argv)).toThrow(message);

@@ -19,7 +19,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, writeFileAtomic } from '../../src/index.js';
 import { prng } from '../helpers/prng.js';
-import { startChild } from './children.js';
+import { startChild } from '../helpers/children.js';
 
 let dir = '';
 let file = '';
@@ -114,7 +114,7 @@ describe('writeFileAtomic', () => {
   it('writers in several processes leave a whole version; a reader never sees a partial one', async () => {
     await writeFileAtomic(file, version('main', 0, 20_000));
     const children = ['a', 'b', 'c'].map((id) =>
-      startChild('atomic-writer.ts', [file, id, '20000', '40']),
+      startChild('test/fs/fixtures/atomic-writer.ts', [file, id, '20000', '40']),
     );
     const closed = Promise.all(children.map((child) => child.closed));
     const reads = await pollWhole(closed, 20_000);
@@ -135,7 +135,12 @@ describe('writeFileAtomic', () => {
       const items = 100_000;
       await writeFileAtomic(file, version('initial', 0, items));
       for (let round = 1; round <= rounds; round++) {
-        const child = startChild('atomic-writer.ts', [file, `r${round}`, String(items), '0']);
+        const child = startChild('test/fs/fixtures/atomic-writer.ts', [
+          file,
+          `r${round}`,
+          String(items),
+          '0',
+        ]);
         await child.waitForLine('ready');
         // The moment of the kill: seeded, so a failing run can be replayed.
         await delay(random() * 300);

@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js';
 import { deferred } from '../helpers/deferred.js';
 import { countTurns } from '../helpers/turns.js';
-import { startChild } from './children.js';
+import { startChild } from '../helpers/children.js';
 
 let dir = '';
 let file = '';
@@ -180,7 +180,13 @@ describe('withFileLock across processes', () => {
     const log = join(dir, 'holders.log');
     const rounds = 20;
     const children = Array.from({ length: 4 }, () =>
-      startChild('lock-holder.ts', ['loop', file, log, String(rounds), String(STALE_MS)]),
+      startChild('test/fs/fixtures/lock-holder.ts', [
+        'loop',
+        file,
+        log,
+        String(rounds),
+        String(STALE_MS),
+      ]),
     );
     for (const { code, stderr } of await Promise.all(children.map((child) => child.closed))) {
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
@@ -208,7 +214,7 @@ describe('withFileLock across processes', () => {
   }, 60_000);
 
   it('the lock of a holder killed with SIGKILL is taken over once stale', async () => {
-    const holder = startChild('lock-holder.ts', ['hold', file, String(STALE_MS)]);
+    const holder = startChild('test/fs/fixtures/lock-holder.ts', ['hold', file, String(STALE_MS)]);
     await holder.waitForLine('held');
     await expect(tryWithFileLock(file, () => undefined)).rejects.toBeInstanceOf(FileLockedError);
     holder.kill('SIGKILL');
@@ -220,7 +226,7 @@ describe('withFileLock across processes', () => {
   }, 30_000);
 
   it('an abort while waiting for another process rejects, and the event loop turns meanwhile', async () => {
-    const holder = startChild('lock-holder.ts', ['hold', file, '10000']);
+    const holder = startChild('test/fs/fixtures/lock-holder.ts', ['hold', file, '10000']);
     try {
       await holder.waitForLine('held');
       const loop = countTurns();

@@ -14,7 +14,7 @@ import {
   StoreSchemaError,
 } from '../../src/errors.js';
 import type { Database } from '../../src/store/database.js';
-import { startChild, type Exit } from '../fs/children.js';
+import { startChild, type Exit } from '../helpers/children.js';
 import { names, open, signal, stop, tempFile } from './helpers.js';
 
 /** The smallest stale time: refreshed every second, stale after three. */
@@ -29,7 +29,7 @@ const exists = (path: string): Promise<boolean> =>
   );
 
 function owner(mode: 'hold' | 'try', file: string) {
-  return startChild('owner.ts', [mode, file, String(STALE_MS)], 'test/store/fixtures');
+  return startChild('test/store/fixtures/owner.ts', [mode, file, String(STALE_MS)]);
 }
 
 /** What a `try` child printed: its open's outcome. */

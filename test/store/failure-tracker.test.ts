@@ -3,13 +3,12 @@
  * clock and random), permanent failures and their TTL, forgiving, concurrent failures of
  * one key from one process and from many, and kill -9 at each point of a keyed job.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NonRetryableError } from '../../src/errors.js';
 import { FailureTracker, type FailureTrackerOptions } from '../../src/store/failure-tracker.js';
 import type { Database } from '../../src/store/database.js';
+import { startChild, type Child } from '../helpers/children.js';
 import { open, signal, stop, tempFile } from './helpers.js';
 
 /** A clock the test moves by hand. */
@@ -244,8 +243,11 @@ describe('FailureTracker', () => {
     const db = await open(file); // creates the file and its schema first
     await tracker(db);
     const children = Array.from({ length: 4 }, () => child(file, 'count', '20'));
-    const codes = await Promise.all(children.map((c) => c.closed));
-    expect(codes, children.map((c) => c.stderr()).join('\n')).toEqual([0, 0, 0, 0]);
+    const exits = await Promise.all(children.map((c) => c.closed));
+    expect(
+      exits.map((e) => e.code),
+      exits.map((e) => e.stderr).join('\n'),
+    ).toEqual([0, 0, 0, 0]);
     const t = await tracker(db);
     expect(t.get('shared')?.failures).toBe(80);
     await stop(db);
@@ -262,9 +264,9 @@ describe('FailureTracker', () => {
       const db = await open(file);
       await tracker(db);
       const c = child(file, scenario);
-      await c.printed(line);
-      c.process.kill('SIGKILL');
-      expect(await c.closed).toBeNull();
+      await c.waitForLine(line);
+      c.kill('SIGKILL');
+      expect((await c.closed).signal).toBe('SIGKILL');
 
       // A clock of its own: the recovered failure backs off from 0, and the child's
       // (real-clock) record is in the future of it.
@@ -314,36 +316,7 @@ describe('FailureTracker', () => {
   });
 });
 
-function fixture(name: string): string {
-  return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-}
-
-function child(file: string, ...args: string[]) {
-  const process_ = spawn(
-    process.execPath,
-    ['--import', 'tsx', fixture('tracker-child.ts'), file, ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  process_.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  process_.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const closed = new Promise<number | null>((resolve) => process_.on('close', resolve));
-  return {
-    process: process_,
-    stderr: () => err,
-    closed,
-    /** Resolves once the child has printed `line`; rejects if it exits first. */
-    printed: (line: string) =>
-      new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (out.split('\n').includes(line)) resolve();
-        };
-        process_.stdout.on('data', check);
-        check();
-        void closed.then(() => reject(new Error(`child exited before "${line}": ${err}`)));
-      }),
-  };
+/** The tracker's child program, with `file` and `args`. */
+function child(file: string, ...args: string[]): Child {
+  return startChild('test/store/fixtures/tracker-child.ts', [file, ...args]);
 }

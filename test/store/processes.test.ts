@@ -3,49 +3,19 @@
  * abortable slices that leave the event loop turning, and many processes writing at once
  * in 'shared' mode lose nothing and never see SQLITE_BUSY.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/abort.js';
 import { StoreBusyError } from '../../src/errors.js';
+import { startChild, type Child } from '../helpers/children.js';
 import { countTurns } from '../helpers/turns.js';
 import { names, open, signal, stop, tempFile } from './helpers.js';
 
 const INSERT = 'INSERT INTO item (name) VALUES (?)';
 
-function fixture(name: string): string {
-  return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-}
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  /** Resolves with the exit code once the process has exited and its pipes closed. */
-  readonly closed: Promise<number | null>;
-}
-
-function start(script: string, args: readonly string[]): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture(script), ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { process: child, stdout: () => out, stderr: () => err, closed };
-}
-
 /** Starts a process that takes the write lock on `file`; resolves once it holds it. */
 async function holdLock(file: string): Promise<Child> {
-  const child = start('hold-lock.ts', [file]);
-  await new Promise<void>((resolve, reject) => {
-    child.process.stdout?.on('data', () => {
-      if (child.stdout().includes('locked')) resolve();
-    });
-    void child.closed.then(() => reject(new Error(`lock holder exited: ${child.stderr()}`)));
-  });
+  const child = startChild('test/store/fixtures/hold-lock.ts', [file]);
+  await child.waitForLine('locked');
   return child;
 }
 
@@ -75,7 +45,7 @@ describe('Database and other processes', () => {
       expect(busy).toBeInstanceOf(StoreBusyError);
       expect(busy).toMatchObject({ code: 'STORE_BUSY', busyTimeoutMs: 300, path: file });
     } finally {
-      holder.process.kill('SIGKILL');
+      holder.kill('SIGKILL');
       await holder.closed;
     }
     // Killed mid-transaction: its row never committed; the lock is free again.
@@ -93,10 +63,10 @@ describe('Database and other processes', () => {
     const file = tempFile();
     await stop(await open(file));
     const children = Array.from({ length: processes }, (_, p) =>
-      start('writer.ts', [file, `p${p}`, String(writes)]),
+      startChild('test/store/fixtures/writer.ts', [file, `p${p}`, String(writes)]),
     );
-    const codes = await Promise.all(children.map((child) => child.closed));
-    expect(children.map((child, p) => ({ code: codes[p], stderr: child.stderr() }))).toEqual(
+    const exits = await Promise.all(children.map((child) => child.closed));
+    expect(exits.map(({ code, stderr }) => ({ code, stderr }))).toEqual(
       children.map(() => ({ code: 0, stderr: '' })),
     );
     const db = await open(file);

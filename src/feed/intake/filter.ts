@@ -87,7 +87,7 @@ export function keywordFilter(options: KeywordFilterOptions): FilterStage {
   const record = checkOptions('keywordFilter options', options, ['include', 'exclude', 'fields']);
   const include = keywords('keywordFilter options.include', record['include']);
   const exclude = keywords('keywordFilter options.exclude', record['exclude']);
-  const fields = fieldList(record['fields']);
+  const fields = fieldList('keywordFilter options.fields', record['fields']);
   return function keywordFilter(items, { signal }) {
     const kept: NormalizedItem[] = [];
     for (const item of items) {
@@ -99,6 +99,46 @@ export function keywordFilter(options: KeywordFilterOptions): FilterStage {
       if (exclude.some((word) => text.includes(word))) continue;
       if (include.length > 0 && !include.some((word) => text.includes(word))) continue;
       kept.push(item);
+    }
+    return kept;
+  };
+}
+
+/** Options of {@link patternFilter}. */
+export interface PatternFilterOptions {
+  /** Drop items one of these matches (in any of `fields`). */
+  readonly exclude: readonly RegExp[];
+  /**
+   * Where to look; each field is matched on its own.
+   * @default ['title', 'summary']
+   */
+  readonly fields?: readonly KeywordField[] | undefined;
+}
+
+/**
+ * Drops items a regular expression matches, in the chosen fields
+ * (`patternFilter({ exclude: [/\bsponsored\b/i] })`); the CLI's `--exclude`. A pattern's
+ * `g` and `y` flags are ignored: they would make a match depend on the one before.
+ *
+ * @throws TypeError for unknown options, an `exclude` that is not an array of RegExps, or
+ * an unknown field.
+ */
+export function patternFilter(options: PatternFilterOptions): FilterStage {
+  const record = checkOptions('patternFilter options', options, ['exclude', 'fields']);
+  const given = record['exclude'];
+  if (!Array.isArray(given) || !given.every((pattern: unknown) => pattern instanceof RegExp)) {
+    throw new TypeError('patternFilter options.exclude must be an array of RegExps');
+  }
+  const exclude = given.map(
+    (pattern) => new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')),
+  );
+  const fields = fieldList('patternFilter options.fields', record['fields']);
+  return function patternFilter(items, { signal }) {
+    const kept: NormalizedItem[] = [];
+    for (const item of items) {
+      throwIfAborted(signal);
+      const texts = fields.map((field) => item[field] ?? '');
+      if (!exclude.some((pattern) => texts.some((text) => pattern.test(text)))) kept.push(item);
     }
     return kept;
   };
@@ -160,9 +200,8 @@ function keywords(field: string, value: unknown): string[] {
   });
 }
 
-function fieldList(value: unknown): readonly KeywordField[] {
+function fieldList(field: string, value: unknown): readonly KeywordField[] {
   if (value === undefined) return ['title', 'summary'];
-  const field = 'keywordFilter options.fields';
   if (!Array.isArray(value) || value.length === 0) {
     throw new TypeError(`${field} must be a non-empty array of ${KEYWORD_FIELDS.join(', ')}`);
   }

@@ -11,12 +11,14 @@ export { FeedParseError, type FeedFailure, type FeedFailureKind } from './errors
 export {
   keywordFilter,
   maxAgeFilter,
+  patternFilter,
   runFilters,
   type FilterContext,
   type FilterStage,
   type KeywordField,
   type KeywordFilterOptions,
   type MaxAgeFilterOptions,
+  type PatternFilterOptions,
 } from './filter.js';
 export {
   intakeFeed,

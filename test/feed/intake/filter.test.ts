@@ -8,6 +8,7 @@ import {
   keywordFilter,
   maxAgeFilter,
   normalizeFeed,
+  patternFilter,
   runFilters,
   type FilterStage,
   type NormalizedItem,
@@ -69,6 +70,33 @@ describe('keywordFilter', () => {
     );
     expect(() => keywordFilter({ fields: ['body' as never] })).toThrow(
       /fields\[0\] must be one of title, summary, content, author, got "body"/,
+    );
+  });
+});
+
+describe('patternFilter', () => {
+  it('drops items a pattern matches in their title or summary by default, each field on its own', async () => {
+    const filter = patternFilter({ exclude: [/^rust\b/i, /Tomatoes$/] });
+    expect(ids(await runFilters(items, [filter], { signal }))).toEqual(['1', '4']);
+    // Not across fields: "news" ends the title, "Sponsored" starts the summary.
+    const across = patternFilter({ exclude: [/news\nsponsored/i] });
+    expect(ids(await runFilters(items, [across], { signal }))).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('matches every item alike, whatever the flags (g and y would carry state from one to the next)', async () => {
+    const filter = patternFilter({ exclude: [/typescript/giy], fields: ['title'] });
+    expect(ids(await runFilters(items, [filter, filter], { signal }))).toEqual(['2', '3']);
+  });
+
+  it('refuses unknown options, patterns that are not RegExps and unknown fields', () => {
+    expect(() => patternFilter({ exclude: [/x/], field: ['title'] } as never)).toThrow(
+      /unknown option 'field'/,
+    );
+    expect(() => patternFilter({ exclude: ['x'] } as never)).toThrow(
+      /exclude must be an array of RegExps/,
+    );
+    expect(() => patternFilter({ exclude: [/x/], fields: ['body' as never] })).toThrow(
+      /patternFilter options\.fields\[0\] must be one of title, summary, content, author/,
     );
   });
 });
@@ -184,6 +212,7 @@ describe('a filter that runs long sees its signal inside its loop', () => {
   it.each([
     ['keywordFilter', 'title', keywordFilter({ include: ['typescript'], fields: ['title'] })],
     ['maxAgeFilter', 'publishedAt', maxAgeFilter({ maxAgeMs: DAY, now: () => NOW })],
+    ['patternFilter', 'title', patternFilter({ exclude: [/rust/], fields: ['title'] })],
   ] as const)('%s stops at the next item after an abort mid-loop', async (_name, field, filter) => {
     const controller = new AbortController();
     const { watched, read } = watchedItems(field, 3, controller);

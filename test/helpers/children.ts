@@ -1,6 +1,6 @@
 /**
- * Child processes for the tests of files and stores: tsx programs under a `fixtures/`
- * folder, watched line by line.
+ * Child processes for the tests that need another process (files, locks, stores,
+ * trackers): tsx programs from the tests' `fixtures/` folders, watched line by line.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,13 +23,9 @@ export interface Exit {
   readonly stderr: string;
 }
 
-/** Starts `<folder>/<fixture>` (the folder relative to the project root) with `args`. */
-export function startChild(
-  fixture: string,
-  args: readonly string[],
-  folder = 'test/fs/fixtures',
-): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${folder}/${fixture}`, ...args], {
+/** Starts the tsx program `fixture` (a path from the project root) with `args`. */
+export function startChild(fixture: string, args: readonly string[]): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
