@@ -487,8 +487,11 @@ class Connection {
       seq: bus?.seq ?? 0,
       pool: pool.snapshot({ limit: this.#o.snapshotLimit }),
       failures: this.#failures(),
-      store: store === undefined ? undefined : { path: store.path },
-      bus: bus === undefined ? undefined : { subscribers: bus.subscriberCount },
+      store: store === undefined ? undefined : { path: store.path, ...store.health() },
+      bus:
+        bus === undefined
+          ? undefined
+          : { listeners: bus.subscriberCount, subscribers: bus.subscribers() },
       client: this.stats(),
     };
   }

@@ -11,10 +11,12 @@
  */
 import { ProtocolError, type ProtocolFailure } from '../errors.js';
 import type { Envelope } from '../bus/envelope.js';
+import type { SubscriberView } from '../bus/event-bus.js';
 import type { SubscriberWhenFull, SubscriptionCloseReason } from '../bus/subscription.js';
 import type { JobView } from '../pool/job.js';
 import type { PoolSnapshot } from '../pool/snapshot.js';
 import type { FailureRecord } from '../store/failure-tracker.js';
+import type { StoreHealth } from '../store/health.js';
 
 /** The protocol version this code speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -122,8 +124,15 @@ export interface WorkbusSnapshot {
   readonly pool: PoolSnapshot;
   /** The tracker's failures (the first `maxFailures`, by key), if the host has a tracker. */
   readonly failures: FailureList | undefined;
-  readonly store: { readonly path: string } | undefined;
-  readonly bus: { readonly subscribers: number } | undefined;
+  /** The store's path and health counters, if the host has a store. */
+  readonly store: (StoreHealth & { readonly path: string }) | undefined;
+  /**
+   * The bus's subscriptions (topics, policy, dropped and buffered counts: which consumer
+   * is slow) and how many subscriptions and listeners it has in all.
+   */
+  readonly bus:
+    | { readonly listeners: number; readonly subscribers: readonly SubscriberView[] }
+    | undefined;
   /** What the host holds for this client. */
   readonly client: ConnectionStats;
 }

@@ -32,6 +32,8 @@ export class ThroughputMeter {
 
   /** Records the running total of finished jobs at time `at` (samples in time order). */
   add(at: number, total: number): void {
+    // Jobs finished before the first sample are not this meter's to place in time.
+    this.#base ??= total;
     const index = Math.floor(at / this.#bucketMs);
     this.#last.delete(index);
     this.#last.set(index, total);
@@ -53,7 +55,7 @@ export class ThroughputMeter {
         out.push(0);
         continue;
       }
-      out.push(previous === undefined ? 0 : Math.max(0, total - previous));
+      out.push(Math.max(0, total - (previous ?? total)));
       previous = total;
     }
     return out;

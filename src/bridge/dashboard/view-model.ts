@@ -5,18 +5,11 @@
 import type { SubscriberView } from '../../bus/event-bus.js';
 import type { JobStatus, JobView } from '../../pool/job.js';
 import type { PoolSnapshot } from '../../pool/snapshot.js';
-import type { FailureRecord } from '../../store/failure-tracker.js';
 import type { StoreHealth } from '../../store/health.js';
+import type { WorkbusSnapshot } from '../protocol.js';
 
 /** The parts of a bridge snapshot the dashboard reads. */
-export interface DashboardInput {
-  readonly pool: PoolSnapshot;
-  readonly failures?:
-    | { readonly total: number; readonly first: readonly FailureRecord[] }
-    | undefined;
-  readonly store?: (StoreHealth & { readonly path: string }) | undefined;
-  readonly bus?: { readonly subscribers: readonly SubscriberView[] } | undefined;
-}
+export type DashboardInput = Pick<WorkbusSnapshot, 'pool' | 'failures' | 'store' | 'bus'>;
 
 export interface TypeRow {
   readonly type: string;

@@ -71,11 +71,7 @@ export function renderDashboard(
           {},
           ...(readOnly
             ? []
-            : [
-                t.paused
-                  ? button('resume', t.type, 'resume')
-                  : button('pause', t.type, 'pause'),
-              ]),
+            : [t.paused ? button('resume', t.type, 'resume') : button('pause', t.type, 'pause')]),
         ),
       ),
     ),
