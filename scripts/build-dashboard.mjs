@@ -4,7 +4,8 @@
  * after tsc; tests import `bundleDashboard` to build it into a scratch directory.
  */
 import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+import { fileURLToPath, URL } from 'node:url';
 
 const entry = fileURLToPath(new URL('../src/bridge/dashboard/page/page.ts', import.meta.url));
 

@@ -63,7 +63,7 @@ async function start(readOnly = false): Promise<Host> {
   const bus = new EventBus<object>();
   const pool = new WorkPool({
     concurrency: 8,
-    bus: bus as never,
+    bus,
     tracker,
     progressIntervalMs: 0,
     types: {
@@ -102,7 +102,11 @@ function blocked(note: string) {
 /** The text of each row of the table body `id`, cells joined with ' | '. */
 function rowsOf(page: Page, id: string): Promise<string[]> {
   return page.$$eval(`#${id} tr`, (rows) =>
-    rows.map((row) => [...row.children].map((cell) => cell.textContent ?? '').join(' | ')),
+    (rows as unknown as PageNode[]).map((row) =>
+      Array.from(row.children)
+        .map((cell) => cell.textContent ?? '')
+        .join(' | '),
+    ),
   );
 }
 
@@ -123,8 +127,7 @@ declare const document: {
 function untilText(page: Page, id: string, text: string, absent = false): Promise<unknown> {
   return page.waitForFunction(
     ([node, wanted, not]) =>
-      (document.getElementById(node as string)?.textContent?.includes(wanted as string) ??
-        false) !== not,
+      (document.getElementById(node)?.textContent?.includes(wanted) ?? false) !== not,
     [id, text, absent] as const,
   );
 }
@@ -147,7 +150,7 @@ describe('the dashboard page', () => {
     for (let i = 0; i < 3; i++) pool.submit('parse', () => i).result.catch(() => {});
     await untilRow(page, 'types', 'held by rate');
     const types = await rowsOf(page, 'types');
-    expect(types[0]).toMatch(/^fetch \| 2\/2 \| 1 \|  \| \d+(\.\d)? (ms|s) \| pause$/);
+    expect(types[0]).toMatch(/^fetch \| 2\/2 \| 1 \| {2}\| \d+(\.\d)? (ms|s) \| pause$/);
     expect(types[1]).toMatch(/^parse \| 0\/2 \| 2 \| held by rate \| \d+(\.\d)? (ms|s) \| pause$/);
     expect(types[2]).toBe('quick | 0/2 | 0 |  |  | pause');
     const running = await rowsOf(page, 'running');

@@ -47,9 +47,14 @@ export class ThroughputMeter {
   /** Jobs finished in each of the last `buckets` intervals up to `now`, oldest first. */
   series(now: number): number[] {
     const end = Math.floor(now / this.#bucketMs);
+    const first = end - this.#buckets + 1;
     const out: number[] = [];
     let previous = this.#base;
-    for (let index = end - this.#buckets + 1; index <= end; index++) {
+    for (const [index, total] of this.#last) {
+      if (index >= first) break;
+      previous = total;
+    }
+    for (let index = first; index <= end; index++) {
       const total = this.#last.get(index);
       if (total === undefined) {
         out.push(0);
