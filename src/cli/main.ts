@@ -9,7 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAbortError, sleep } from '../abort.js';
+import { isAbortError, sleep, waitForAbort } from '../abort.js';
+import { serveDashboard, type DashboardServer } from '../bridge/dashboard/server.js';
+import { EventBus } from '../bus/event-bus.js';
 import {
   OpmlError,
   StoreCorruptError,
@@ -92,7 +94,7 @@ async function run(command: Command, io: Io): Promise<number> {
       write(`${await version()}\n`);
       return 0;
     case 'demo':
-      return demo(command.db, io);
+      return demo(command.db, command.dashboard, io);
     default:
       break;
   }
@@ -181,7 +183,12 @@ async function fetchCommand(
 ): Promise<number> {
   const signal = io.interrupt;
   const tracker = await FailureTracker.open(store.database, { signal });
-  const controller = new FetchController({ store, tracker, dedup: new DedupIndex() });
+  const bus = new EventBus<object>();
+  const controller = new FetchController({ store, tracker, bus, dedup: new DedupIndex() });
+  const dashboard =
+    command.name === 'fetch' && command.dashboard !== undefined
+      ? await dashboardFor(controller, bus, tracker, store, command.dashboard, command.readOnly, io)
+      : undefined;
   try {
     const feeds = await store.listFeeds({ signal });
     const names = new Map(feeds.map((f) => [f.id, f.title ?? f.url]));
@@ -210,11 +217,34 @@ async function fetchCommand(
     io.out.write(summary(progress.totals));
     return 0;
   } finally {
+    await dashboard?.close();
     await controller.stop({
       signal: AbortSignal.timeout(GRACE_MS),
       deadline: Date.now() + GRACE_MS,
     });
   }
+}
+
+/** Serves the live dashboard of `controller`'s pool and says where. */
+async function dashboardFor(
+  controller: FetchController,
+  bus: EventBus<object>,
+  tracker: FailureTracker,
+  store: SqliteFeedStore,
+  port: number,
+  readOnly: boolean,
+  io: Io,
+): Promise<DashboardServer> {
+  const dashboard = await serveDashboard({
+    pool: controller.pool,
+    bus,
+    tracker,
+    store: store.database,
+    port,
+    readOnly,
+  });
+  io.out.write(`dashboard: ${dashboard.url}${readOnly ? ' (read-only)' : ''}\n`);
+  return dashboard;
 }
 
 /**
@@ -223,7 +253,11 @@ async function fetchCommand(
  * once its back-off allows), shows progress, prints a summary. A second run of the demo
  * on the same file gets 304s and stores nothing twice.
  */
-async function demo(db: string | undefined, io: Io): Promise<number> {
+async function demo(
+  db: string | undefined,
+  dashboardPort: number | undefined,
+  io: Io,
+): Promise<number> {
   const signal = io.interrupt;
   const served = demoFeeds();
   const server = await FeedServer.start(served, { latencyMs: 20, port: DEMO_PORT }).catch(() =>
@@ -232,14 +266,20 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
   const path = db ?? join(tmpdir(), 'workbus-feeds-demo.db');
   const store = await SqliteFeedStore.open(path, { signal, mode: 'exclusive' });
   const tracker = await FailureTracker.open(store.database, { signal, baseMs: 500 });
+  const bus = new EventBus<object>();
   const controller = new FetchController({
     tracker,
+    bus,
     dedup: new DedupIndex(),
     store,
     timeoutMs: DEMO_TIMEOUT_MS,
     minIntervalMs: 1000,
     maxIntervalMs: 2000,
   });
+  const dashboard =
+    dashboardPort === undefined
+      ? undefined
+      : await dashboardFor(controller, bus, tracker, store, dashboardPort, false, io);
   try {
     io.out.write(`serving ${served.length} feeds on 127.0.0.2-4:${DEMO_PORT}; database ${path}\n`);
     const names = new Map<number, string>();
@@ -285,9 +325,14 @@ async function demo(db: string | undefined, io: Io): Promise<number> {
     for (const report of last.values()) io.out.write(`${reportLine(report, names)}\n`);
     io.out.write(summary(totalsOf(last.values())));
     io.out.write(`items in the store: ${await store.countItems({}, { signal })}\n`);
+    if (dashboard !== undefined) {
+      io.out.write(`the dashboard stays up at ${dashboard.url} until Ctrl-C\n`);
+      await waitForAbort(signal).catch(() => undefined);
+    }
     return 0;
   } finally {
     const stop = { signal: AbortSignal.timeout(GRACE_MS), deadline: Date.now() + GRACE_MS };
+    await dashboard?.close();
     await controller.stop(stop);
     await store.stop(stop);
     await server.close();
