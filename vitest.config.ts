@@ -4,9 +4,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // Examples import the package by name, as users do; tests run them against the source.
-    // `workbus/feed` first: an alias also matches the names below it.
+    // The subpaths first: an alias also matches the names below it.
     alias: {
       'workbus/feed': fileURLToPath(new URL('./src/feed/index.ts', import.meta.url)),
+      'workbus/bridge': fileURLToPath(new URL('./src/bridge/index.ts', import.meta.url)),
       workbus: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
     },
   },

@@ -30,7 +30,10 @@ export type WorkbusErrorCode =
   | 'OPML_INVALID'
   | 'EMBED_FAILED'
   | 'FEED_PARSE'
-  | 'JOB_SKIPPED';
+  | 'JOB_SKIPPED'
+  | 'BRIDGE_PROTOCOL'
+  | 'BRIDGE_FORBIDDEN'
+  | 'BRIDGE_DISCONNECTED';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -488,5 +491,80 @@ export class EmbedError extends WorkbusError {
 
   override get name(): 'EmbedError' {
     return 'EmbedError';
+  }
+}
+
+/** Why a bridge host refused a frame; see {@link ProtocolError.reason}. */
+export type ProtocolFailure =
+  'malformed' | 'too-large' | 'unknown-op' | 'version' | 'handshake' | 'limit';
+
+/**
+ * A bridge frame was refused (`workbus/bridge`): it is not a well-formed frame of the
+ * protocol (`'malformed'`: not a plain object, a field of the wrong type, data that is not
+ * plain), too big or too deep (`'too-large'`), an operation the protocol does not have
+ * (`'unknown-op'`), a protocol version the host does not speak (`'version'`), sent before
+ * the `hello` (`'handshake'`), or past a per-client limit (`'limit'`: subscriptions, jobs).
+ */
+export class ProtocolError extends WorkbusError {
+  readonly reason: ProtocolFailure;
+
+  constructor(message: string, options: ErrorOptions & { readonly reason: ProtocolFailure }) {
+    super('BRIDGE_PROTOCOL', message, options);
+    this.reason = options.reason;
+  }
+
+  override get name(): 'ProtocolError' {
+    return 'ProtocolError';
+  }
+}
+
+/**
+ * A bridge client asked for something its host does not allow: submitting a job type
+ * not in `allow.submit`, or an operation (cancel, retry, pause) not allowed — every one in
+ * read-only mode. Nothing was done.
+ */
+export class ForbiddenError extends WorkbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BRIDGE_FORBIDDEN', message, options);
+  }
+
+  override get name(): 'ForbiddenError' {
+    return 'ForbiddenError';
+  }
+}
+
+/**
+ * A bridge client's connection ended while a call waited for its reply (the port closed,
+ * the host went away, or `close()` was called). A job it submitted may still run on the host.
+ */
+export class DisconnectedError extends WorkbusError {
+  constructor(message = 'The bridge connection ended', options?: ErrorOptions) {
+    super('BRIDGE_DISCONNECTED', message, options);
+  }
+
+  override get name(): 'DisconnectedError' {
+    return 'DisconnectedError';
+  }
+}
+
+/**
+ * An error that happened on the other side of a bridge, as it arrived: plain data, so its
+ * `name`, `code` and `message` are the original's (`'AbortError'`/`'ABORTED'` for a
+ * cancelled job, `'QueueFullError'`/`'QUEUE_FULL'`, `'TypeError'`/`'INVALID_ARGUMENT'`…),
+ * and no class or stack crossed. Not a `WorkbusError`: its code is whatever the host sent.
+ */
+export class RemoteError extends Error {
+  readonly code: string;
+  readonly #name: string;
+
+  constructor(remote: { readonly name: string; readonly code: string; readonly message: string }) {
+    super(remote.message);
+    this.#name = remote.name;
+    this.code = remote.code;
+  }
+
+  /** The remote error's name (the literal the host's error had). */
+  override get name(): string {
+    return this.#name;
   }
 }

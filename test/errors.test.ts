@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as workbus from '../src/index.js';
 import * as feed from '../src/feed/index.js';
+import * as bridge from '../src/bridge/index.js';
 import {
   AbortError,
   ClosedError,
@@ -25,6 +26,12 @@ import {
 } from '../src/index.js';
 import { OpmlError } from '../src/errors.js';
 import { EmbedError } from '../src/errors.js';
+import {
+  DisconnectedError,
+  ForbiddenError,
+  ProtocolError,
+  RemoteError,
+} from '../src/bridge/index.js';
 
 describe('errors', () => {
   it.each([
@@ -86,6 +93,9 @@ describe('errors', () => {
       'JOB_SKIPPED',
       'JobSkippedError',
     ],
+    [new ProtocolError('bad', { reason: 'malformed' }), 'BRIDGE_PROTOCOL', 'ProtocolError'],
+    [new ForbiddenError('no'), 'BRIDGE_FORBIDDEN', 'ForbiddenError'],
+    [new DisconnectedError(), 'BRIDGE_DISCONNECTED', 'DisconnectedError'],
   ])('%s has a stable code and its class name', (error, code, name) => {
     expect(error).toBeInstanceOf(WorkbusError);
     expect(error).toBeInstanceOf(Error);
@@ -131,6 +141,13 @@ describe('errors', () => {
     expect(new NonRetryableError('410', { permanent: true }).permanent).toBe(true);
   });
 
+  it("RemoteError carries the remote error's name, code and message, and is no WorkbusError", () => {
+    const error = new RemoteError({ name: 'AbortError', code: 'ABORTED', message: 'gone' });
+    expect([error.name, error.code, error.message]).toEqual(['AbortError', 'ABORTED', 'gone']);
+    expect(isAbortError(error)).toBe(true);
+    expect(error).not.toBeInstanceOf(WorkbusError);
+  });
+
   it('TimeoutError carries its limit', () => {
     expect(new TimeoutError('slow', { timeoutMs: 50 }).timeoutMs).toBe(50);
   });
@@ -160,13 +177,15 @@ const constructorArgs: Record<string, unknown[]> = {
   JobSkippedError: ['skipped', { key: 'k', reason: 'permanent', eligibleAt: 1 }],
   EmbedError: ['busy', { reason: 'busy', model: 'm' }],
   FeedParseError: ['malformed', 'broken'],
+  ProtocolError: ['bad', { reason: 'malformed' }],
+  RemoteError: [{ name: 'RemoteError', code: 'REMOTE', message: 'message' }],
 };
 
 type ErrorClass = new (...args: unknown[]) => Error;
 
-/** Every error class the package exports, from its entry points (`workbus`, `workbus/feed`). */
+/** Every error class the package exports, from its entry points (`workbus`, `/feed`, `/bridge`). */
 const errorClasses: [string, ErrorClass][] = [
-  ...new Map([...Object.entries(workbus), ...Object.entries(feed)] as [
+  ...new Map([...Object.entries(workbus), ...Object.entries(feed), ...Object.entries(bridge)] as [
     string,
     unknown,
   ][]).entries(),
@@ -183,6 +202,8 @@ describe('error names survive minification', () => {
         'LifecycleError',
         'FeedParseError',
         'OpmlError',
+        'ProtocolError',
+        'RemoteError',
       ]),
     );
   });

@@ -58,6 +58,8 @@ describe('the published package', () => {
     expect(packed).toContain('dist/index.d.ts');
     expect(packed).toContain('dist/feed/index.js');
     expect(packed).toContain('dist/feed/index.d.ts');
+    expect(packed).toContain('dist/bridge/index.js');
+    expect(packed).toContain('dist/bridge/index.d.ts');
     expect(packed.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
   });
 
@@ -84,7 +86,9 @@ describe('the published package', () => {
         'const store: FeedStore = new MemoryFeedStore();',
         'const signal = new AbortController().signal;',
         "const changes: Promise<ItemChanges> = store.replaceItems(1, [{ guid: 'a' }], { signal });",
-        'export { job, sub, changes };',
+        "import { connectWorkbus, type WorkbusClient } from 'workbus/bridge';",
+        'const connecting: (port: never) => Promise<WorkbusClient> = connectWorkbus;',
+        'export { job, sub, changes, connecting };',
       ].join('\n'),
     );
     writeFileSync(

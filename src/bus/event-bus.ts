@@ -112,6 +112,14 @@ export class EventBus<Events extends object> {
     return this.#closed;
   }
 
+  /**
+   * The `seq` of the last event published (0 before any): a reader that saw up to `seq`
+   * s has missed `bus.seq − s` events since, on every topic.
+   */
+  get seq(): number {
+    return this.#seq;
+  }
+
   /** Subscriptions plus `on` listeners now attached. */
   get subscriberCount(): number {
     return this.#subscriptions.size + this.#listeners;

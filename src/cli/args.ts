@@ -55,7 +55,9 @@ export const USAGE = `workbus-feeds: a feed reader on workbus
 Usage: workbus-feeds <command> [options]
 
 Commands:
-  demo [--exclude <regex>]  serve bundled feeds on loopback, fetch them all, show progress
+  demo [--exclude <regex>] [--dashboard [port]]
+                            serve bundled feeds on loopback, fetch them all, show progress
+                            (with --dashboard: a live dashboard, up until Ctrl-C)
   import <opml>             add the feeds an OPML file lists
   export <opml>             write the feeds to an OPML file
   fetch [--once | --watch]  fetch due feeds once (default), or keep them fresh until Ctrl-C

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAbortError, sleep } from '../abort.js';
+import { isAbortError, sleep, waitForAbort } from '../abort.js';
+import { serveDashboard, type DashboardServer } from '../bridge/dashboard/server.js';
 import { EventBus } from '../bus/event-bus.js';
 import {
   OpmlError,
@@ -196,6 +197,10 @@ async function fetchCommand(
     dedup: new DedupIndex(),
     filters: filtersOf(command),
   });
+  const dashboard =
+    command.name === 'fetch' && command.dashboard !== undefined
+      ? await dashboardFor(controller, bus, tracker, store, command.dashboard, command.readOnly, io)
+      : undefined;
   try {
     const feeds = await store.listFeeds({ signal });
     const names = new Map(feeds.map((f) => [f.id, f.title ?? f.url]));
@@ -227,11 +232,34 @@ async function fetchCommand(
     io.out.write(summary(progress.totals));
     return 0;
   } finally {
+    await dashboard?.close();
     await controller.stop({
       signal: AbortSignal.timeout(GRACE_MS),
       deadline: Date.now() + GRACE_MS,
     });
   }
+}
+
+/** Serves the live dashboard of `controller`'s pool and says where. */
+async function dashboardFor(
+  controller: FetchController,
+  bus: EventBus<FeedEvents>,
+  tracker: FailureTracker,
+  store: SqliteFeedStore,
+  port: number,
+  readOnly: boolean,
+  io: Io,
+): Promise<DashboardServer> {
+  const dashboard = await serveDashboard({
+    pool: controller.pool,
+    bus: bus as unknown as EventBus<object>,
+    tracker,
+    store: store.database,
+    port,
+    readOnly,
+  });
+  io.out.write(`dashboard: ${dashboard.url}${readOnly ? ' (read-only)' : ''}\n`);
+  return dashboard;
 }
 
 /**
@@ -281,8 +309,10 @@ async function demo(command: Extract<Command, { name: 'demo' }>, io: Io): Promis
   const path = command.db ?? join(tmpdir(), 'workbus-feeds-demo.db');
   const store = await SqliteFeedStore.open(path, { signal, mode: 'exclusive' });
   const tracker = await FailureTracker.open(store.database, { signal, baseMs: 500 });
+  const bus = new EventBus<FeedEvents>();
   const controller = new FetchController({
     tracker,
+    bus,
     dedup: new DedupIndex(),
     store,
     filters: filtersOf(command),
@@ -290,6 +320,10 @@ async function demo(command: Extract<Command, { name: 'demo' }>, io: Io): Promis
     minIntervalMs: 1000,
     maxIntervalMs: 2000,
   });
+  const dashboard =
+    command.dashboard === undefined
+      ? undefined
+      : await dashboardFor(controller, bus, tracker, store, command.dashboard, false, io);
   try {
     io.out.write(`serving ${served.length} feeds on 127.0.0.2-4:${DEMO_PORT}; database ${path}\n`);
     const names = new Map<number, string>();
@@ -336,9 +370,14 @@ async function demo(command: Extract<Command, { name: 'demo' }>, io: Io): Promis
     for (const report of last.values()) io.out.write(`${reportLine(report, names)}\n`);
     io.out.write(summary(totalsOf(last.values())));
     io.out.write(`items in the store: ${await store.countItems({}, { signal })}\n`);
+    if (dashboard !== undefined) {
+      io.out.write(`the dashboard stays up at ${dashboard.url} until Ctrl-C\n`);
+      await waitForAbort(signal).catch(() => undefined);
+    }
     return 0;
   } finally {
     const stop = { signal: AbortSignal.timeout(GRACE_MS), deadline: Date.now() + GRACE_MS };
+    await dashboard?.close();
     await controller.stop(stop);
     await store.stop(stop);
     await server.close();

@@ -95,6 +95,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   readonly #totals = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
   readonly #runningJobs = new Set<JobRecord>();
   readonly #retryingJobs = new Set<JobRecord>();
+  /** Unfinished jobs by id, for {@link WorkPool.cancel}: added when queued, removed at the end. */
+  readonly #live = new Map<string, JobRecord>();
   /** Views of finished jobs, frozen by the snapshot that first hands them out. */
   readonly #history: RingBuffer<JobView> | undefined;
   #idleWaiters: (() => void)[] = [];
@@ -248,6 +250,21 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       throw error;
     }
     return job.result as Promise<R>;
+  }
+
+  /**
+   * Cancels the job `id` for every caller, whoever submitted it (an operator's decision,
+   * such as a dashboard's "cancel"): a queued or retrying job ends at once; a running job's
+   * signal aborts with `reason` and it ends as `cancelled` when its task settles. Each
+   * caller's `result` rejects with an abort error.
+   * @returns true if the cancel reached an unfinished job; false for an unknown or
+   * finished job, or one already cancelled (a second call).
+   */
+  cancel(id: string, reason?: unknown): boolean {
+    const job = this.#live.get(id);
+    if (job === undefined || job.cancelRequested) return false;
+    this.#cancel(job, reason ?? new AbortError(`Job ${id} was cancelled by id`));
+    return true;
   }
 
   /**
@@ -494,6 +511,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     if (reserved) this.#room.take();
     const job = new Job<unknown>(record, this.#host, s.signal, undefined);
     if (s.key !== undefined) queue.keys.set(s.key, record);
+    this.#live.set(record.id, record);
     this.#enqueue(queue, record);
     // Evicted only once the newcomer is queued, so the pool never looks idle in between.
     if (victim !== undefined) {
@@ -801,6 +819,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   ): void {
     job.status = status;
     job.finishedAt = Date.now();
+    this.#live.delete(job.id);
     job.error =
       status === 'succeeded' ? undefined : value === CANCELLED ? CANCELLED_VIEW : errorView(value);
     this.#totals[status]++;

@@ -65,6 +65,15 @@ describe('EventBus publish and on', () => {
     ]);
   });
 
+  it('seq is the last published seq, listened to or not (0 before any)', () => {
+    const bus = newBus();
+    expect(bus.seq).toBe(0);
+    bus.publish('app.tick', 1);
+    bus.on('app.note', () => undefined);
+    bus.publish('app.note', 'x');
+    expect(bus.seq).toBe(2);
+  });
+
   it('reports a throwing listener to onError and still calls the others', () => {
     const onError = vi.fn();
     const bus = newBus(onError);

@@ -3,6 +3,10 @@
  * read, its exit code checked.
  */
 import { execFile, spawn } from 'node:child_process';
+import { get as httpGet } from 'node:http';
+import { WebSocket } from 'ws';
+import { connectWorkbus, webSocketPort } from '../../src/bridge/index.js';
+import { bundleDashboard } from '../../scripts/build-dashboard.mjs';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,6 +45,7 @@ beforeAll(async () => {
     ],
     { cwd: root },
   );
+  await bundleDashboard(join(dir, 'dist/bridge/dashboard/page.js'));
   cli = join(dir, 'dist/cli/main.js');
 }, 180_000);
 
@@ -203,6 +208,50 @@ describe('workbus-feeds fetch --watch', () => {
     watcher.kill('SIGINT');
     expect(await exited).toBe(0);
     expect((await run('feeds', '--db', db)).code).toBe(0);
+  }, 120_000);
+});
+
+describe('workbus-feeds fetch --watch --dashboard', () => {
+  it('serves the live dashboard of its pool on loopback, read-only when asked, until Ctrl-C', async () => {
+    const db = join(dir, 'dashboard.db');
+    const watcher = spawn(
+      process.execPath,
+      [cli, 'fetch', '--watch', '--dashboard', '0', '--read-only', '--db', db],
+      { cwd: dir },
+    );
+    let out = '';
+    watcher.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => watcher.on('close', resolve));
+    await expect
+      .poll(() => out, { timeout: 30_000 })
+      .toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(read-only\)/);
+    const url = /dashboard: (\S+)/.exec(out)?.[1] ?? '';
+    // No keep-alive: no socket outlives the test.
+    const get = (path: string): Promise<{ status: number | undefined; body: string }> =>
+      new Promise((resolve, reject) => {
+        httpGet(`${url}${path}`, { agent: false }, (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode, body }));
+        }).on('error', reject);
+      });
+    const page = await get('');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('workbus (read-only)');
+    const script = await get('dashboard.js');
+    expect([script.status, script.body.length > 1000]).toEqual([200, true]);
+    const socket = new WebSocket(`${url.replace('http', 'ws')}bridge`, {
+      origin: url.slice(0, -1),
+    });
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    const client = await connectWorkbus(webSocketPort(socket), { reconnect: false });
+    const snapshot = await client.snapshot();
+    expect(Object.keys(snapshot.pool.types)).toEqual(['fetch', 'parse']);
+    expect(snapshot.store?.path).toBe(db);
+    client.close();
+    await closed;
+    watcher.kill('SIGINT');
+    expect(await exited).toBe(0);
   }, 120_000);
 });
 

@@ -220,4 +220,31 @@ describe('WorkPool cancel', () => {
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
     await pool.close();
   });
+
+  it('cancel(id) ends a queued job by id for its caller; a second cancel(id) is false', async () => {
+    const pool = newPool();
+    const tasks = new Tasks();
+    pool.submit('work', tasks.task('blocker'));
+    const job = pool.submit('work', tasks.task('queued'));
+    expect(pool.cancel(job.id)).toBe(true);
+    expect(job.status).toBe('cancelled');
+    expect(isAbortError(await rejectionOf(job.result))).toBe(true);
+    expect(pool.cancel(job.id)).toBe(false);
+    expect(pool.cancel('job-404')).toBe(false);
+    tasks.finish('blocker');
+    await pool.close();
+  });
+
+  it("cancel(id) aborts a running job's signal; it ends cancelled when its task settles", async () => {
+    const pool = newPool();
+    const tasks = new Tasks();
+    const job = pool.submit('work', tasks.task('a'));
+    await flush();
+    expect(pool.cancel(job.id, 'operator')).toBe(true);
+    expect(tasks.ctx('a').signal.reason).toBe('operator');
+    expect(pool.cancel(job.id)).toBe(false);
+    expectAbortWithCause(await rejectionOf(job.result), 'operator');
+    expect(job.status).toBe('cancelled');
+    await pool.close();
+  });
 });
