@@ -131,8 +131,7 @@ export interface WorkbusSnapshot {
    * is slow) and how many subscriptions and listeners it has in all.
    */
   readonly bus:
-    | { readonly listeners: number; readonly subscribers: readonly SubscriberView[] }
-    | undefined;
+    { readonly listeners: number; readonly subscribers: readonly SubscriberView[] } | undefined;
   /** What the host holds for this client. */
   readonly client: ConnectionStats;
 }
