@@ -496,12 +496,7 @@ export class EmbedError extends WorkbusError {
 
 /** Why a bridge host refused a frame; see {@link ProtocolError.reason}. */
 export type ProtocolFailure =
-  | 'malformed'
-  | 'too-large'
-  | 'unknown-op'
-  | 'version'
-  | 'handshake'
-  | 'limit';
+  'malformed' | 'too-large' | 'unknown-op' | 'version' | 'handshake' | 'limit';
 
 /**
  * A bridge frame was refused (`workbus/bridge`): it is not a well-formed frame of the

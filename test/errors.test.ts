@@ -185,11 +185,7 @@ type ErrorClass = new (...args: unknown[]) => Error;
 
 /** Every error class the package exports, from its entry points (`workbus`, `/feed`, `/bridge`). */
 const errorClasses: [string, ErrorClass][] = [
-  ...new Map([
-    ...Object.entries(workbus),
-    ...Object.entries(feed),
-    ...Object.entries(bridge),
-  ] as [
+  ...new Map([...Object.entries(workbus), ...Object.entries(feed), ...Object.entries(bridge)] as [
     string,
     unknown,
   ][]).entries(),

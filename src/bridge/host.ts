@@ -176,6 +176,11 @@ class Connection {
   readonly #jobs = new Map<string, Job[]>();
   /** Job ids this client cancelled: a second cancel reports false. */
   readonly #cancelled = new Set<string>();
+  /**
+   * The ids of this client's last finished jobs (at most `maxJobs`), so that cancelling
+   * one that has ended reports false rather than a refusal.
+   */
+  readonly #finished = new Set<string>();
   readonly #abort = new AbortController();
   #detachJobs: (() => void) | undefined;
   /** Updates seen while a submit runs (see #submit). */
@@ -215,6 +220,7 @@ class Connection {
     this.#stopListening();
     this.#jobs.clear();
     this.#cancelled.clear();
+    this.#finished.clear();
     this.#snapshots.close();
     this.#port.close();
     this.#resolveClosed();
@@ -429,6 +435,10 @@ class Connection {
     else {
       this.#jobs.delete(job.id);
       this.#cancelled.delete(job.id);
+      this.#finished.add(job.id);
+      if (this.#finished.size > this.#o.limits.maxJobs) {
+        this.#finished.delete(this.#finished.values().next().value as string);
+      }
     }
     if (this.#jobs.size === 0) this.#stopListening();
     const view = job.view();
@@ -454,6 +464,7 @@ class Connection {
       return true;
     }
     if (!this.#o.allow.cancel) {
+      if (this.#finished.has(id)) return false;
       throw new ForbiddenError('This client may cancel only the jobs it submitted');
     }
     return this.#o.pool.cancel(id);
