@@ -46,6 +46,12 @@ export class RemoteSubscription<E extends Envelope = Envelope>
   #reason: RemoteCloseReason | undefined;
   #error: RemoteError | undefined;
   #waiter: ((result: IteratorResult<E | ResyncEnvelope>) => void) | undefined;
+  #opened: (open: boolean) => void = () => undefined;
+  /**
+   * Resolves true once the host has opened it (events published from then on reach it),
+   * false if it was refused or ended first.
+   */
+  readonly ready: Promise<boolean> = new Promise((resolve) => (this.#opened = resolve));
   #failWaiter: ((error: unknown) => void) | undefined;
 
   /** @internal Created by `WorkbusClient.subscribe`. */
@@ -109,6 +115,11 @@ export class RemoteSubscription<E extends Envelope = Envelope>
     }
   }
 
+  /** @internal The host has opened it. */
+  open(): void {
+    this.#opened(true);
+  }
+
   /** @internal The connection it ran on ended; a reconnect will resume it. */
   suspend(): void {
     this.#unacked = -(this.#queue.length - this.#head);
@@ -162,6 +173,7 @@ export class RemoteSubscription<E extends Envelope = Envelope>
   #end(reason: RemoteCloseReason): void {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
+    this.#opened(false);
     const waiter = this.#waiter;
     const fail = this.#failWaiter;
     this.#waiter = this.#failWaiter = undefined;

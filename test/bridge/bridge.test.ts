@@ -81,6 +81,16 @@ describe('bridge: snapshot, submit, progress, finished', () => {
     await released(conn);
   });
 
+  it('coalesces snapshots: twenty asked at once cost the host two builds', async () => {
+    const { client, conn } = await host.connect();
+    const snapshots = await Promise.all(Array.from({ length: 20 }, () => client.snapshot()));
+    // The first is built at once; the rest wait for the next slot and share it.
+    expect(new Set(snapshots.map((s) => s.at)).size).toBe(2);
+    expect(new Set(snapshots.slice(1).map((s) => s.at)).size).toBe(1);
+    client.close();
+    await released(conn);
+  });
+
   it('a failed job arrives as { name, code, message }', async () => {
     const { client, conn } = await host.connect(ALL);
     const job = await client.submit('fail', null);

@@ -47,7 +47,7 @@ beforeEach(async () => {
     connections.push(
       serveWorkbus(wsPort(socket), {
         pool,
-        bus: bus as unknown as EventBus<object>,
+        bus,
         allow: { submit: ['echo', 'wait'] },
         tasks: {
           echo: (input) => input,
