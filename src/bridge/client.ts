@@ -255,10 +255,7 @@ export class WorkbusClient {
       },
       this.#welcome?.seq ?? 0,
     );
-    const detach = onAbort(signal, () => {
-      sub.close();
-      sub.end('aborted');
-    });
+    const detach = onAbort(signal, () => sub.abort());
     const frame: SubscribeFrame = { t: 'subscribe', sub: id, topics: list, buffer, whenFull };
     this.#subs.set(id, { sub: sub as unknown as RemoteSubscription, frame });
     this.#open(id, frame);

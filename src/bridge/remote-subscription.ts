@@ -86,10 +86,19 @@ export class RemoteSubscription<E extends Envelope = Envelope>
 
   /** Unsubscribes: the host releases it, buffered items are discarded, loops end. Idempotent. */
   close(): void {
+    this.#leave('unsubscribed');
+  }
+
+  /** @internal Its signal aborted: as `close()`, with the reason `'aborted'`. */
+  abort(): void {
+    this.#leave('aborted');
+  }
+
+  #leave(reason: 'unsubscribed' | 'aborted'): void {
     if (this.#reason !== undefined) return;
-    this.#end('unsubscribed');
     this.#queue = [];
     this.#head = 0;
+    this.#end(reason);
     this.#link.unsubscribe();
   }
 

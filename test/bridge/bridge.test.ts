@@ -293,6 +293,19 @@ describe('bridge: subscriptions and backpressure', () => {
     await host.control({ cmd: 'release', name: 'left-behind' });
   });
 
+  it('an aborted signal unsubscribes (reason aborted) and the host releases the subscription', async () => {
+    const { client, conn } = await host.connect();
+    const controller = new AbortController();
+    const sub = client.subscribe(['demo.tick'], { signal: controller.signal });
+    await sub.ready;
+    expect((await host.stats(conn)).subscriptions).toHaveLength(1);
+    controller.abort();
+    expect(sub.closedReason).toBe('aborted');
+    await until(async () => (await host.stats(conn)).subscriptions.length === 0);
+    client.close();
+    await released(conn);
+  });
+
   it('a refused subscription throws its error from the loop', async () => {
     const { client, conn } = await host.connect();
     const sub = client.subscribe(['demo.tick'], { buffer: 100_000 });
