@@ -461,19 +461,23 @@ export class WorkbusClient {
     }
   }
 
-  /** The port closed under us: calls fail, and with a port function, a reconnect is planned. */
+  /**
+   * The port closed under us: pending calls fail; with a port function, a reconnect is
+   * planned (or, while one is under way, its failed hello plans the next attempt).
+   */
   #lost(port: FramePort): void {
     if (port !== this.#port) return;
     this.#port = undefined;
     port.close();
-    const again = this.#backoff !== undefined && this.#state === 'open';
-    this.#disconnected(again);
-    if (again) {
-      this.#state = 'reconnecting';
-      this.#retryLater();
-    } else if (this.#state !== 'closed') {
+    if (this.#state === 'closed') return;
+    if (this.#backoff === undefined || this.#state === 'connecting') {
       this.close();
+      return;
     }
+    const wasOpen = this.#state === 'open';
+    this.#state = 'reconnecting';
+    this.#disconnected(true);
+    if (wasOpen) this.#retryLater();
   }
 
   #retryLater(): void {

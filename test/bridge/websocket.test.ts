@@ -142,4 +142,25 @@ describe('bridge over WebSocket', () => {
     expect(next.payload.missed).toBeGreaterThanOrEqual(0);
     client.close();
   });
+
+  it('a reconnect attempt that fails is followed by another, until one connects', async () => {
+    // A port nobody listens on: the attempt's socket fails to connect and closes.
+    const gone = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(gone, 'listening');
+    const refused = `ws://127.0.0.1:${(gone.address() as AddressInfo).port}`;
+    await new Promise((resolve) => gone.close(resolve));
+    let calls = 0;
+    const client = await connectWorkbus(
+      () => checked(webSocketPort(new WebSocket(++calls === 2 ? refused : url))),
+      { reconnect: { baseMs: 1, maxMs: 5 } },
+    );
+    const sub = client.subscribe(['demo.tick']);
+    await sub.ready;
+    sockets[0]?.terminate();
+    const next = (await sub[Symbol.asyncIterator]().next()).value as ResyncEnvelope;
+    expect(next.payload.reason).toBe('reconnected');
+    expect(calls).toBe(3);
+    expect(client.state).toBe('open');
+    client.close();
+  });
 });
