@@ -7,6 +7,9 @@ export default defineConfig({
     // The subpaths first: an alias also matches the names below it.
     alias: {
       'workbus/feed': fileURLToPath(new URL('./src/feed/index.ts', import.meta.url)),
+      'workbus/bridge/dashboard': fileURLToPath(
+        new URL('./src/bridge/dashboard/index.ts', import.meta.url),
+      ),
       'workbus/bridge': fileURLToPath(new URL('./src/bridge/index.ts', import.meta.url)),
       workbus: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
     },

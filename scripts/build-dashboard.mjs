@@ -1,31 +1,14 @@
 /**
- * Bundles the dashboard's page script for the browser with esbuild: one ES module with
- * nothing from Node in it (a Node import fails the build). `npm run build` runs this
- * after tsc; tests import `bundleDashboard` to build it into a scratch directory.
+ * `npm run build`'s second step: the dashboard's page script, bundled for the browser
+ * by the module tsc has just compiled, written beside the server.
  */
-import { build } from 'esbuild';
-import process from 'node:process';
-import { fileURLToPath, URL } from 'node:url';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { URL } from 'node:url';
+import { bundlePage } from '../dist/bridge/dashboard/bundle.js';
 
-const entry = fileURLToPath(new URL('../src/bridge/dashboard/page/page.ts', import.meta.url));
-
-/** Writes the page script to `outfile`. */
-export async function bundleDashboard(outfile) {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'error',
-  });
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await bundleDashboard(
-    fileURLToPath(new URL('../dist/bridge/dashboard/page.js', import.meta.url)),
-  );
-}
+const out = new URL('../dist/bridge/dashboard/page.js', import.meta.url);
+await mkdir(new URL('.', out), { recursive: true });
+await writeFile(
+  out,
+  await bundlePage(new URL('../src/bridge/dashboard/page/page.ts', import.meta.url)),
+);

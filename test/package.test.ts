@@ -88,7 +88,9 @@ describe('the published package', () => {
         "const changes: Promise<ItemChanges> = store.replaceItems(1, [{ guid: 'a' }], { signal });",
         "import { connectWorkbus, type WorkbusClient } from 'workbus/bridge';",
         'const connecting: (port: never) => Promise<WorkbusClient> = connectWorkbus;',
-        'export { job, sub, changes, connecting };',
+        "import { serveDashboard, type DashboardServer } from 'workbus/bridge/dashboard';",
+        'const serving: (options: never) => Promise<DashboardServer> = serveDashboard;',
+        'export { job, sub, changes, connecting, serving };',
       ].join('\n'),
     );
     writeFileSync(

@@ -85,8 +85,9 @@ const POLICIES: readonly SubscriberWhenFull[] = ['drop-oldest', 'drop-newest', '
  * protocol version; `DisconnectedError` if the port closes first; an abort error.
  * @example
  * ```ts
- * const client = await connectWorkbus(() => webSocketPort(new WebSocket(url)));
- * for await (const { topic, payload } of client.subscribe(['job.finished'])) render(topic, payload);
+ * const dashboard = await connectWorkbus(() => webSocketPort(new WebSocket(url)));
+ * const finished = dashboard.subscribe(['job.finished'], { buffer: 64 });
+ * await finished.ready; // the host has subscribed: what is published from now on arrives
  * ```
  */
 export async function connectWorkbus(
@@ -254,10 +255,7 @@ export class WorkbusClient {
       },
       this.#welcome?.seq ?? 0,
     );
-    const detach = onAbort(signal, () => {
-      sub.close();
-      sub.end('aborted');
-    });
+    const detach = onAbort(signal, () => sub.abort());
     const frame: SubscribeFrame = { t: 'subscribe', sub: id, topics: list, buffer, whenFull };
     this.#subs.set(id, { sub: sub as unknown as RemoteSubscription, frame });
     this.#open(id, frame);
@@ -373,20 +371,22 @@ export class WorkbusClient {
   }
 
   #open(id: number, frame: SubscribeFrame): void {
-    this.#request(frame).catch((error: unknown) => {
-      const entry = this.#subs.get(id);
-      if (entry === undefined || error instanceof DisconnectedError) return;
-      this.#subs.delete(id);
-      entry.sub.end('refused', error instanceof RemoteError ? wireOf(error) : undefined);
-    });
+    this.#request(frame).then(
+      () => this.#subs.get(id)?.sub.open(),
+      (error: unknown) => {
+        const entry = this.#subs.get(id);
+        if (entry === undefined || error instanceof DisconnectedError) return;
+        this.#subs.delete(id);
+        entry.sub.end('refused', error instanceof RemoteError ? wireOf(error) : undefined);
+      },
+    );
   }
 
   #request(frame: DistributiveOmit<ClientFrame, 'id'>): Promise<unknown> {
     const port = this.#port;
-    if (
-      port === undefined ||
-      (this.#state !== 'open' && frame.t !== 'hello' && frame.t !== 'subscribe')
-    ) {
+    // Before the welcome only the hello may go: a subscription made meanwhile is opened
+    // once the connection is (see connect).
+    if (port === undefined || (this.#state !== 'open' && frame.t !== 'hello')) {
       return Promise.reject(new DisconnectedError(`Not connected (${this.#state})`));
     }
     const id = ++this.#nextId;
@@ -461,19 +461,23 @@ export class WorkbusClient {
     }
   }
 
-  /** The port closed under us: calls fail, and with a port function, a reconnect is planned. */
+  /**
+   * The port closed under us: pending calls fail; with a port function, a reconnect is
+   * planned (or, while one is under way, its failed hello plans the next attempt).
+   */
   #lost(port: FramePort): void {
     if (port !== this.#port) return;
     this.#port = undefined;
     port.close();
-    const again = this.#backoff !== undefined && this.#state === 'open';
-    this.#disconnected(again);
-    if (again) {
-      this.#state = 'reconnecting';
-      this.#retryLater();
-    } else if (this.#state !== 'closed') {
+    if (this.#state === 'closed') return;
+    if (this.#backoff === undefined || this.#state === 'connecting') {
       this.close();
+      return;
     }
+    const wasOpen = this.#state === 'open';
+    this.#state = 'reconnecting';
+    this.#disconnected(true);
+    if (wasOpen) this.#retryLater();
   }
 
   #retryLater(): void {

@@ -1,7 +1,7 @@
-import type { EventBus } from '../bus/event-bus.js';
+import type { SubscriberView } from '../bus/event-bus.js';
+import type { Subscription } from '../bus/subscription.js';
 import { ClosedError, ForbiddenError, ProtocolError } from '../errors.js';
 import type { Job, JobView, TaskContext } from '../pool/job.js';
-import type { PoolEvents } from '../pool/events.js';
 import type { WorkPool } from '../pool/work-pool.js';
 import type { Database } from '../store/database.js';
 import type { FailureTracker } from '../store/failure-tracker.js';
@@ -25,6 +25,19 @@ import {
 } from './protocol.js';
 import { SnapshotCoalescer } from './snapshot-coalescer.js';
 
+/**
+ * What the host uses of an `EventBus`: any bus fits, whatever its events. The topics come
+ * from the wire, so the bus's own typing of them cannot apply here.
+ */
+export interface BridgeBus {
+  /** The last published `seq`. */
+  readonly seq: number;
+  readonly subscriberCount: number;
+  subscribers(): readonly SubscriberView[];
+  subscribe(topics: never, options: never): Subscription;
+  on(topic: never, listener: never): () => void;
+}
+
 /** Runs a job of a task type for a client: its plain-data input, the job's context. */
 export type RemoteTask = (input: unknown, context: TaskContext) => unknown;
 
@@ -36,7 +49,7 @@ export interface ServeOptions {
    * The bus the pool publishes its events to: what clients subscribe to, and where the
    * host sees its clients' jobs start and progress. Without it, subscriptions are refused.
    */
-  readonly bus?: EventBus<object> | undefined;
+  readonly bus?: BridgeBus | undefined;
   /** The pool's failure tracker: listed in snapshots and `failures()`; "retry now" clears a key. */
   readonly tracker?: FailureTracker | undefined;
   /** The store, shown in snapshots. */
@@ -48,7 +61,7 @@ export interface ServeOptions {
    * its module). A type in `allow.submit` that is neither is refused by the pool.
    * @example
    * ```ts
-   * tasks: { resize: (input, { signal }) => resize(input as ResizeInput, signal) }
+   * tasks: { resize: (input, { signal }) => resize(input as ResizeInput, signal) },
    * ```
    */
   readonly tasks?: Readonly<Record<string, RemoteTask>> | undefined;
@@ -96,10 +109,12 @@ const JOB_TOPICS = ['job.started', 'job.progress', 'job.retrying'] as const;
  * @throws TypeError/RangeError for bad options (an unknown key included).
  * @example
  * ```ts
- * // In the utility process (or worker thread) that owns the pool:
- * parentPort.once('message', ({ port }) =>
- *   serveWorkbus(nodePort(port), { pool, bus, tracker, allow: { submit: ['resize'], cancel: true } }),
- * );
+ * const connection = serveWorkbus(nodePort(port1), {
+ *   pool,
+ *   bus,
+ *   allow: { submit: ['resize'], cancel: true }, // leave allow out for read-only
+ *   tasks: { resize: (input, { signal }) => resize(input as ResizeInput, signal) },
+ * });
  * ```
  */
 export function serveWorkbus(port: FramePort, options: ServeOptions): BridgeConnection {
@@ -120,7 +135,7 @@ export function serveWorkbus(port: FramePort, options: ServeOptions): BridgeConn
 
 interface Normalized {
   readonly pool: WorkPool;
-  readonly bus: EventBus<PoolEvents> | undefined;
+  readonly bus: BridgeBus | undefined;
   readonly tracker: FailureTracker | undefined;
   readonly store: Database | undefined;
   readonly allow: Permissions;
@@ -150,7 +165,7 @@ function normalize(options: ServeOptions): Normalized {
     tasks.set(type, callable(`tasks.${type}`, fn));
   return {
     pool: options.pool,
-    bus: options.bus as EventBus<PoolEvents> | undefined,
+    bus: options.bus,
     tracker: options.tracker,
     store: options.store,
     allow: Object.freeze({
@@ -176,6 +191,11 @@ class Connection {
   readonly #jobs = new Map<string, Job[]>();
   /** Job ids this client cancelled: a second cancel reports false. */
   readonly #cancelled = new Set<string>();
+  /**
+   * The ids of this client's last finished jobs (at most `maxJobs`), so that cancelling
+   * one that has ended reports false rather than a refusal.
+   */
+  readonly #finished = new Set<string>();
   readonly #abort = new AbortController();
   #detachJobs: (() => void) | undefined;
   /** Updates seen while a submit runs (see #submit). */
@@ -215,6 +235,7 @@ class Connection {
     this.#stopListening();
     this.#jobs.clear();
     this.#cancelled.clear();
+    this.#finished.clear();
     this.#snapshots.close();
     this.#port.close();
     this.#resolveClosed();
@@ -345,10 +366,13 @@ class Connection {
     if (frame.buffer > limits.maxBuffer) {
       throw new ProtocolError(`buffer must be at most ${limits.maxBuffer}`, { reason: 'limit' });
     }
-    const subscription = bus.subscribe(frame.topics as never, {
-      buffer: frame.buffer,
-      whenFull: frame.whenFull,
-    });
+    const subscription = bus.subscribe(
+      frame.topics as never,
+      {
+        buffer: frame.buffer,
+        whenFull: frame.whenFull,
+      } as never,
+    );
     const resume =
       frame.since === undefined ? undefined : { missed: Math.max(0, bus.seq - frame.since) };
     const link = {
@@ -408,7 +432,7 @@ class Connection {
       if (this.#early !== undefined) this.#early.push(view);
       else if (this.#jobs.has(view.id)) this.#send({ t: 'job', view });
     };
-    const offs = JOB_TOPICS.map((topic) => bus.on(topic, update));
+    const offs = JOB_TOPICS.map((topic) => bus.on(topic as never, update as never));
     this.#detachJobs = () => {
       for (const off of offs) off();
     };
@@ -429,6 +453,10 @@ class Connection {
     else {
       this.#jobs.delete(job.id);
       this.#cancelled.delete(job.id);
+      this.#finished.add(job.id);
+      if (this.#finished.size > this.#o.limits.maxJobs) {
+        this.#finished.delete(this.#finished.values().next().value as string);
+      }
     }
     if (this.#jobs.size === 0) this.#stopListening();
     const view = job.view();
@@ -454,6 +482,7 @@ class Connection {
       return true;
     }
     if (!this.#o.allow.cancel) {
+      if (this.#finished.has(id)) return false;
       throw new ForbiddenError('This client may cancel only the jobs it submitted');
     }
     return this.#o.pool.cancel(id);

@@ -43,7 +43,13 @@ export {
   type ElectronPortLike,
   type WsSocketLike,
 } from './node-port.js';
-export { serveWorkbus, type BridgeConnection, type RemoteTask, type ServeOptions } from './host.js';
+export {
+  serveWorkbus,
+  type BridgeBus,
+  type BridgeConnection,
+  type RemoteTask,
+  type ServeOptions,
+} from './host.js';
 export {
   connectWorkbus,
   WorkbusClient,

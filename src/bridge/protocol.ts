@@ -271,10 +271,11 @@ const MAX_NAME = 256;
  */
 export function parseClientFrame(data: unknown, limits: BridgeLimits): ClientFrame | Refusal {
   if (data instanceof ProtocolError) return { id: undefined, error: data };
+  // Read before the walk, so a refused frame is answered on its request id when it has one.
+  const id = isRecord(data) ? requestId(data['id']) : undefined;
   const size = measure(data, limits);
-  if (size !== undefined) return { id: undefined, error: size };
+  if (size !== undefined) return { id, error: size };
   if (!isRecord(data)) return refuse(undefined, 'malformed', 'a frame must be a plain object');
-  const id = requestId(data['id']);
   const t = data['t'];
   if (typeof t !== 'string') return refuse(id, 'malformed', 'a frame needs an operation `t`');
   if (!OPS.has(t)) return refuse(id, 'unknown-op', `unknown operation "${t.slice(0, MAX_NAME)}"`);

@@ -46,6 +46,12 @@ export class RemoteSubscription<E extends Envelope = Envelope>
   #reason: RemoteCloseReason | undefined;
   #error: RemoteError | undefined;
   #waiter: ((result: IteratorResult<E | ResyncEnvelope>) => void) | undefined;
+  #opened: (open: boolean) => void = () => undefined;
+  /**
+   * Resolves true once the host has opened it (events published from then on reach it),
+   * false if it was refused or ended first.
+   */
+  readonly ready: Promise<boolean> = new Promise((resolve) => (this.#opened = resolve));
   #failWaiter: ((error: unknown) => void) | undefined;
 
   /** @internal Created by `WorkbusClient.subscribe`. */
@@ -80,10 +86,19 @@ export class RemoteSubscription<E extends Envelope = Envelope>
 
   /** Unsubscribes: the host releases it, buffered items are discarded, loops end. Idempotent. */
   close(): void {
+    this.#leave('unsubscribed');
+  }
+
+  /** @internal Its signal aborted: as `close()`, with the reason `'aborted'`. */
+  abort(): void {
+    this.#leave('aborted');
+  }
+
+  #leave(reason: 'unsubscribed' | 'aborted'): void {
     if (this.#reason !== undefined) return;
-    this.#end('unsubscribed');
     this.#queue = [];
     this.#head = 0;
+    this.#end(reason);
     this.#link.unsubscribe();
   }
 
@@ -107,6 +122,11 @@ export class RemoteSubscription<E extends Envelope = Envelope>
     } else {
       this.#queue.push(item);
     }
+  }
+
+  /** @internal The host has opened it. */
+  open(): void {
+    this.#opened(true);
   }
 
   /** @internal The connection it ran on ended; a reconnect will resume it. */
@@ -162,6 +182,7 @@ export class RemoteSubscription<E extends Envelope = Envelope>
   #end(reason: RemoteCloseReason): void {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
+    this.#opened(false);
     const waiter = this.#waiter;
     const fail = this.#failWaiter;
     this.#waiter = this.#failWaiter = undefined;

@@ -252,7 +252,7 @@ async function dashboardFor(
 ): Promise<DashboardServer> {
   const dashboard = await serveDashboard({
     pool: controller.pool,
-    bus: bus as unknown as EventBus<object>,
+    bus,
     tracker,
     store: store.database,
     port,

@@ -15,18 +15,19 @@ import {
 } from '../../src/bridge/index.js';
 import type { Envelope, JobView } from '../../src/index.js';
 import { deferred } from '../helpers/deferred.js';
-import { HostWorker } from './harness.js';
+import { hostForFile } from './harness.js';
 
-let host: HostWorker;
+const theHost = hostForFile();
+let host = undefined as unknown as ReturnType<typeof theHost>;
 
-beforeAll(async () => {
-  host = await HostWorker.start();
-}, 60_000);
+beforeAll(() => {
+  host = theHost();
+});
 
-afterAll(async () => {
-  await host.stop();
-  expect(host.frames.sent).toBeGreaterThan(0);
-  expect(host.frames.received).toBeGreaterThan(0);
+afterAll(() => {
+  // Every frame both ways went through the plain-data check.
+  expect(host.frames.sent).toBeGreaterThan(50);
+  expect(host.frames.received).toBeGreaterThan(50);
 });
 
 const ALL = { submit: ['echo', 'gated', 'fail'], cancel: true, retry: true, pause: true };
@@ -76,6 +77,16 @@ describe('bridge: snapshot, submit, progress, finished', () => {
     await host.control({ cmd: 'release', name: 'first' });
     await expect(job.result).resolves.toEqual({ done: 'first' });
     expect(job.view.status).toBe('succeeded');
+    client.close();
+    await released(conn);
+  });
+
+  it('coalesces snapshots: twenty asked at once cost the host two builds', async () => {
+    const { client, conn } = await host.connect();
+    const snapshots = await Promise.all(Array.from({ length: 20 }, () => client.snapshot()));
+    // The first is built at once; the rest wait for the next slot and share it.
+    expect(new Set(snapshots.map((s) => s.at)).size).toBe(2);
+    expect(new Set(snapshots.slice(1).map((s) => s.at)).size).toBe(1);
     client.close();
     await released(conn);
   });
@@ -280,6 +291,19 @@ describe('bridge: subscriptions and backpressure', () => {
     });
     expect(await host.control({ cmd: 'listeners' })).toBe(before);
     await host.control({ cmd: 'release', name: 'left-behind' });
+  });
+
+  it('an aborted signal unsubscribes (reason aborted) and the host releases the subscription', async () => {
+    const { client, conn } = await host.connect();
+    const controller = new AbortController();
+    const sub = client.subscribe(['demo.tick'], { signal: controller.signal });
+    await sub.ready;
+    expect((await host.stats(conn)).subscriptions).toHaveLength(1);
+    controller.abort();
+    expect(sub.closedReason).toBe('aborted');
+    await until(async () => (await host.stats(conn)).subscriptions.length === 0);
+    client.close();
+    await released(conn);
   });
 
   it('a refused subscription throws its error from the loop', async () => {

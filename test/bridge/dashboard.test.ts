@@ -3,18 +3,18 @@
  * served by `serveDashboard` over a real pool, bus, SQLite store and failure tracker, read
  * and clicked through playwright-core as a user would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { bundlePage } from '../../src/bridge/dashboard/bundle.js';
 import { serveDashboard, type DashboardServer } from '../../src/bridge/dashboard/server.js';
 import { EventBus, waitForAbort, WorkPool, type TaskContext } from '../../src/index.js';
 import { Database } from '../../src/store/database.js';
 import { FailureTracker } from '../../src/store/failure-tracker.js';
-import { bundleDashboard } from '../../scripts/build-dashboard.mjs';
 import { launchChromium } from '../helpers/browser.js';
 
 const signal = new AbortController().signal;
@@ -25,7 +25,7 @@ let browser: Browser;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'workbus-dashboard-'));
   script = join(dir, 'page.js');
-  await bundleDashboard(script);
+  writeFileSync(script, await bundlePage());
   browser = await launchChromium();
 }, 60_000);
 

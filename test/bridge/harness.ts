@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import {
   connectWorkbus,
   nodePort,
@@ -98,14 +98,18 @@ export class HostWorker {
     return reply.value;
   }
 
-  /** A fresh channel: one end served by the host, the other a checked client port. */
-  async port(allow?: BridgeAllow): Promise<{ port: FramePort; conn: number }> {
+  /**
+   * A fresh channel: one end served by the host, the other a client port, checked unless
+   * `raw` (for sending junk).
+   */
+  async port(allow?: BridgeAllow, raw = false): Promise<{ port: FramePort; conn: number }> {
     const { port1, port2 } = new MessageChannel();
     const conn = (await this.control(
       { cmd: 'serve', port: port1, ...(allow === undefined ? {} : { allow }) },
       [port1],
     )) as number;
-    return { port: checked(nodePort(port2), this.frames), conn };
+    const port = nodePort(port2);
+    return { port: raw ? port : checked(port, this.frames), conn };
   }
 
   /** A client connected over a fresh channel. */
@@ -126,4 +130,19 @@ export class HostWorker {
     await new Promise((resolve) => this.#worker.once('exit', resolve));
     rmSync(this.#dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Starts a host thread before the file's tests and stops it after them; the function
+ * returned gives the running host.
+ */
+export function hostForFile(): () => HostWorker {
+  let host: HostWorker | undefined;
+  beforeAll(async () => {
+    host = await HostWorker.start();
+  }, 60_000);
+  afterAll(async () => {
+    await host?.stop();
+  });
+  return () => host as HostWorker;
 }

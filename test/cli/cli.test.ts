@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { get as httpGet } from 'node:http';
 import { WebSocket } from 'ws';
 import { connectWorkbus, webSocketPort } from '../../src/bridge/index.js';
-import { bundleDashboard } from '../../scripts/build-dashboard.mjs';
+import { bundlePage } from '../../src/bridge/dashboard/bundle.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,7 @@ beforeAll(async () => {
     ],
     { cwd: root },
   );
-  await bundleDashboard(join(dir, 'dist/bridge/dashboard/page.js'));
+  writeFileSync(join(dir, 'dist/bridge/dashboard/page.js'), await bundlePage());
   cli = join(dir, 'dist/cli/main.js');
 }, 180_000);
 

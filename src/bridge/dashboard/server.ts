@@ -7,20 +7,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { EventBus } from '../../bus/event-bus.js';
 import type { StopContext } from '../../lifecycle/lifecycle.js';
 import type { WorkPool } from '../../pool/work-pool.js';
 import type { Database } from '../../store/database.js';
 import type { FailureTracker } from '../../store/failure-tracker.js';
 import { duration, integer, options as checkOptions } from '../../validate.js';
-import { serveWorkbus, type BridgeConnection } from '../host.js';
+import { serveWorkbus, type BridgeBus, type BridgeConnection } from '../host.js';
 import { wsPort } from '../node-port.js';
+import { bundlePage, pageSourceHere } from './bundle.js';
 import { dashboardHtml } from './html.js';
 
 /** Options of {@link serveDashboard}. */
 export interface DashboardOptions {
   readonly pool: WorkPool;
-  readonly bus?: EventBus<object> | undefined;
+  readonly bus?: BridgeBus | undefined;
   readonly tracker?: FailureTracker | undefined;
   readonly store?: Database | undefined;
   /** Show everything, offer no action (no cancel, retry or pause): the bridge is served read-only. @default false */
@@ -34,8 +34,8 @@ export interface DashboardOptions {
   /** Most pages connected at once; one more is refused (503). @default 16 */
   readonly maxClients?: number | undefined;
   /**
-   * The page script (the browser bundle `npm run build` writes beside this module).
-   * @default new URL('./page.js', import.meta.url)
+   * The page script. @default the browser bundle `npm run build` writes beside this
+   * module; from a checkout's TypeScript (tsx, tests), one bundled from source on first use
    */
   readonly script?: string | URL | undefined;
 }
@@ -87,8 +87,9 @@ const MAX_FRAME_BYTES = 64 * 1024;
  *   page script is missing (run `npm run build`).
  * @example
  * ```ts
- * const dashboard = await serveDashboard({ pool, bus, tracker, store: db, port: 8080 });
- * console.log(`dashboard: ${dashboard.url}`);
+ * const dashboard = await serveDashboard({ pool, bus, tracker, store: db, port });
+ * log(`dashboard: ${dashboard.url}`);
+ * // dashboard: http://127.0.0.1:8080/
  * ```
  */
 export async function serveDashboard(options: DashboardOptions): Promise<DashboardServer> {
@@ -104,14 +105,7 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
   const port = integer('port', o['port'] ?? 0, 0, 65_535);
   const refreshMs = duration('refreshMs', o['refreshMs'] ?? 500, 50);
   const maxClients = integer('maxClients', o['maxClients'] ?? 16, 1);
-  const scriptUrl =
-    (o['script'] as string | URL | undefined) ?? new URL('./page.js', import.meta.url);
-  const script = await readFile(scriptUrl).catch((error: unknown) => {
-    throw new Error(
-      `The dashboard's page script ${String(scriptUrl)} cannot be read (run \`npm run build\`): ${String(error)}`,
-      { cause: error },
-    );
-  });
+  const script = await pageScript(o['script'] as string | URL | undefined);
   const connections = new Set<BridgeConnection>();
   const serve = (socket: Parameters<typeof wsPort>[0]): void => {
     const connection = serveWorkbus(wsPort(socket, { maxFrameBytes: MAX_FRAME_BYTES }), {
@@ -181,6 +175,24 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
   };
 }
 
+/** The page script bundled once per process, when running from a checkout's TypeScript. */
+let fromSource: Promise<Uint8Array> | undefined;
+
+/** The page script: `given`, else the bundle beside this module, else one made from source. */
+async function pageScript(given: string | URL | undefined): Promise<Uint8Array> {
+  const url = given ?? new URL('./page.js', import.meta.url);
+  try {
+    return await readFile(url);
+  } catch (error) {
+    // tsx or the tests run the server from src/, where `npm run build` writes no bundle.
+    if (given === undefined && pageSourceHere()) return (fromSource ??= bundlePage());
+    throw new Error(
+      `The dashboard's page script ${String(url)} cannot be read (run \`npm run build\`): ${String(error)}`,
+      { cause: error },
+    );
+  }
+}
+
 /** Whether the request names this server: its own address and port, as the page was loaded. */
 function ownHost(request: IncomingMessage, origin: string): boolean {
   const host = request.headers.host;
@@ -189,7 +201,7 @@ function ownHost(request: IncomingMessage, origin: string): boolean {
   return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host);
 }
 
-function send(response: ServerResponse, type: string, body: string | Buffer): void {
+function send(response: ServerResponse, type: string, body: string | Uint8Array): void {
   response.writeHead(200, {
     'content-type': type,
     'cache-control': 'no-store',
