@@ -391,7 +391,7 @@ function filtersOf(command: Command): FilterStage[] {
 }
 
 function summary(t: Totals): string {
-  return `feeds: ${t.stored} stored, ${t.notModified} not modified, ${t.retryLater} asked to wait, ${t.skipped} skipped, ${t.failed} failed · items: ${t.added} new, ${t.updated} updated, ${t.filtered} filtered out · duplicates dropped: ${t.duplicates}\n`;
+  return `feeds: ${t.stored} stored, ${t.notModified} not modified, ${t.retryLater} asked to wait, ${t.skipped} skipped, ${t.failed} failed${t.cancelled > 0 ? `, ${t.cancelled} cancelled` : ''} · items: ${t.added} new, ${t.updated} updated, ${t.filtered} filtered out · duplicates dropped: ${t.duplicates}\n`;
 }
 
 function feedLine(feed: Feed): string {

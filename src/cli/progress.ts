@@ -21,6 +21,8 @@ export interface Totals {
   notModified: number;
   failed: number;
   skipped: number;
+  /** Fetches whose job an operator cancelled (from the dashboard). */
+  cancelled: number;
   retryLater: number;
   added: number;
   updated: number;
@@ -83,6 +85,7 @@ export function totalsOf(reports: Iterable<FetchReport>): Totals {
     notModified: 0,
     failed: 0,
     skipped: 0,
+    cancelled: 0,
     retryLater: 0,
     added: 0,
     updated: 0,
@@ -103,6 +106,7 @@ function count(t: Totals, report: FetchReport): void {
   else if (report.outcome === 'not-modified') t.notModified++;
   else if (report.outcome === 'failed') t.failed++;
   else if (report.outcome === 'skipped') t.skipped++;
+  else if (report.outcome === 'cancelled') t.cancelled++;
   else t.retryLater++;
 }
 
@@ -111,6 +115,7 @@ const MARKS: Readonly<Record<FetchReport['outcome'], string>> = {
   'not-modified': '304',
   'retry-later': 'later',
   skipped: 'skipped',
+  cancelled: 'cancel',
   failed: 'FAILED',
 };
 

@@ -15,7 +15,7 @@
  * The pool is the controller's own: its global limit is the sum of the two types' limits,
  * so a fetch job waiting for its parse job can never take the parse job's place.
  */
-import { abortErrorOf, LinkedSignal, sleep, throwIfAborted } from '../../abort.js';
+import { abortErrorOf, isAbortError, LinkedSignal, sleep, throwIfAborted } from '../../abort.js';
 import { JobSkippedError, NonRetryableError, NotFoundError } from '../../errors.js';
 import type { KeyTracker } from '../../pool/tracking.js';
 import { WorkPool } from '../../pool/work-pool.js';
@@ -71,7 +71,7 @@ export interface FetchReport {
    * `retry-later`: 429/503; `skipped`: the failure tracker held the feed back (no
    * request); `failed`: anything else (see `error`).
    */
-  readonly outcome: 'stored' | 'not-modified' | 'retry-later' | 'skipped' | 'failed';
+  readonly outcome: 'stored' | 'not-modified' | 'retry-later' | 'skipped' | 'cancelled' | 'failed';
   readonly added: number;
   readonly updated: number;
   readonly unchanged: number;
@@ -434,6 +434,9 @@ export class FetchController implements Component {
       // Given up by its callers, or cut short by the controller's stop: not the feed's
       // failure, nothing is recorded, and the next run asks again.
       if (signal.aborted || this.#stopping.signal.aborted) throw error;
+      // Its job cancelled by an operator (`pool.cancel`, a dashboard): not the feed's failure
+      // either; its schedule stands, so it is asked again when next due.
+      if (isAbortError(error)) return this.#report(cancelled(feed, error, this.#s.now()));
       return this.#report(await this.#failed(feed, error, signal));
     }
   }
@@ -644,6 +647,21 @@ function failureMessage(url: string, failure: FeedFailure): string {
   const links =
     failure.feedLinks.length === 0 ? '' : `; it advertises ${failure.feedLinks.join(', ')}`;
   return `${url}: ${failure.kind}: ${failure.message}${links}`;
+}
+
+function cancelled(feed: Feed, error: unknown, now: number): FetchReport {
+  return {
+    feedId: feed.id,
+    url: feed.url,
+    outcome: 'cancelled',
+    added: 0,
+    updated: 0,
+    unchanged: 0,
+    filtered: 0,
+    duplicates: 0,
+    error: error instanceof Error ? error.message : String(error),
+    nextFetchAt: feed.nextFetchAt ?? now,
+  };
 }
 
 function dedupIndexOf(value: unknown): DedupIndex | undefined {

@@ -350,6 +350,30 @@ describe('FetchController: watch and stop', () => {
     await watching;
   });
 
+  it("a fetch whose job an operator cancels ends 'cancelled', not counted against its feed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'workbus-fetch-'));
+    dirs.push(dir);
+    const store = await SqliteFeedStore.open(join(dir, 'feeds.db'), { signal });
+    stores.push(store);
+    const tracker = await FailureTracker.open(store.database, { signal });
+    const { controller, server, ids } = await setup(
+      [{ name: 's', host: '127.0.0.2', body: NYT, behaviour: { kind: 'slow', delayMs: 60_000 } }],
+      { store, tracker },
+    );
+    const fetching = controller.fetchDue({ signal });
+    await expect.poll(() => server.hostStats().get('127.0.0.2')?.open).toBe(1);
+    const [job] = controller.pool.snapshot().running;
+    expect(controller.pool.cancel(job?.id ?? '')).toBe(true);
+    const [report] = await fetching;
+    expect(report).toMatchObject({ outcome: 'cancelled', added: 0 });
+    expect(await store.getFeed(ids.get('s') ?? 0, { signal })).toMatchObject({
+      consecutiveFailures: 0,
+      lastFetchedAt: null,
+      status: null,
+    });
+    expect(tracker.list()).toEqual([]);
+  });
+
   it('a fetch cut short by stop() is not counted against its feed', async () => {
     const { store, controller, server, ids } = await setup([
       { name: 's', host: '127.0.0.2', body: NYT, behaviour: { kind: 'slow', delayMs: 60_000 } },
