@@ -1,3 +1,5 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 /**
  * A tiny benchmark harness: each case runs a warm-up, then `rounds` timed rounds in
  * the same process; the median is reported and every case is shown as a ratio to the
@@ -43,4 +45,27 @@ export function printTable(title: string, rows: readonly Row[], unit = 'ops/s'):
     const rate = Math.round(r.opsPerSec).toLocaleString('en-US').padStart(12);
     console.log(`  ${r.name.padEnd(width)}  ${rate} ${unit}  ${r.ratio.toFixed(2)}× workbus`);
   }
+}
+
+/** How long `fn` took, and how long the event loop was held meanwhile. */
+export interface LoopSample {
+  readonly seconds: number;
+  /** The event loop's delay (`monitorEventLoopDelay`, 1 ms resolution), p99 and max, in ms. */
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** Runs `fn`, timing it and recording the event loop's delay meanwhile. */
+export async function withLoopDelay(fn: () => Promise<void>): Promise<LoopSample> {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  // The monitor measures from its first tick: let that tick happen before the work.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const start = process.hrtime.bigint();
+  await fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  // Likewise, a stretch is recorded at the tick after it: a blocking call shows up then.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  delay.disable();
+  return { seconds, p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
 }

@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, one process, peers measured side by side.
  * `BENCH_SCALE=0.1` shrinks the workloads (for a quick look).
  */
+import { benchBridge } from './bridge.js';
 import { benchBus } from './bus.js';
 import { benchDedup } from './dedup.js';
 import { benchLockdep } from './lockdep.js';
@@ -20,3 +21,4 @@ await benchPool(scale);
 await benchLockdep(scale);
 await benchStore(scale);
 await benchDedup(scale);
+await benchBridge(scale);

@@ -9,10 +9,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { Database } from 'workbus';
+import { withLoopDelay } from './harness.js';
 
 const SCHEMA = 'CREATE TABLE item (id INTEGER PRIMARY KEY, guid TEXT NOT NULL, title TEXT)';
 const INSERT = 'INSERT INTO item (guid, title) VALUES (?, ?)';
@@ -28,17 +28,7 @@ interface Sample {
 
 /** Runs `fn`, timing it and recording the event loop's delay meanwhile. */
 async function sample(name: string, rows: number, fn: () => Promise<void>): Promise<Sample> {
-  const delay = monitorEventLoopDelay({ resolution: 1 });
-  delay.enable();
-  // The monitor measures from its first tick: let that tick happen before the work.
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  const start = process.hrtime.bigint();
-  await fn();
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  // Likewise, a stretch is recorded at the tick after it: a blocking call shows up then.
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  delay.disable();
-  return { name, rows, seconds, p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+  return { name, rows, ...(await withLoopDelay(fn)) };
 }
 
 function print(title: string, samples: readonly Sample[]): void {
