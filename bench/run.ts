@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, one process, peers measured side by side.
  * `BENCH_SCALE=0.1` shrinks the workloads (for a quick look).
  */
+import { benchBridge } from './bridge.js';
 import { benchBus } from './bus.js';
 import { benchDedup } from './dedup.js';
 import { benchFeed } from './feed.js';
@@ -22,3 +23,4 @@ await benchLockdep(scale);
 await benchStore(scale);
 await benchDedup(scale);
 await benchFeed(scale);
+await benchBridge(scale);
