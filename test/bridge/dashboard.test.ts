@@ -3,8 +3,9 @@
  * served by `serveDashboard` over a real pool, bus, SQLite store and failure tracker, read
  * and clicked through playwright-core as a user would.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -15,7 +16,15 @@ import { serveDashboard, type DashboardServer } from '../../src/bridge/dashboard
 import { EventBus, waitForAbort, WorkPool, type TaskContext } from '../../src/index.js';
 import { Database } from '../../src/store/database.js';
 import { FailureTracker } from '../../src/store/failure-tracker.js';
+import { FeedServer } from '../../src/cli/feed-server.js';
+import { demoFeeds } from '../../src/cli/demo-feeds.js';
+import { FetchController, type FeedEvents } from '../../src/feed/fetch/fetch-controller.js';
+import { MemoryFeedStore } from '../../src/feed/memory-feed-store.js';
 import { launchChromium } from '../helpers/browser.js';
+import '../helpers/http.js';
+
+/** Where the test's artefacts go (beside vitest's report; not committed). */
+const REPORTS = fileURLToPath(new URL('../../.reports/', import.meta.url));
 
 const signal = new AbortController().signal;
 let dir: string;
@@ -27,6 +36,7 @@ beforeAll(async () => {
   script = join(dir, 'page.js');
   writeFileSync(script, await bundlePage());
   browser = await launchChromium();
+  mkdirSync(REPORTS, { recursive: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -155,7 +165,7 @@ describe('the dashboard page', () => {
     expect(types[2]).toBe('quick | 0/2 | 0 |  |  | pause');
     const running = await rowsOf(page, 'running');
     expect(running).toHaveLength(2);
-    expect(running[0]).toMatch(/^job-\d+ \| fetch \| .+ \| 25% feed 0 \| 1 \| cancel$/);
+    expect(running[0]).toMatch(/^job-\d+ \| fetch \| {2}\| .+ \| 25% feed 0 \| 1 \| cancel$/);
   });
 
   it('lists the first 50 of thousands queued, in dispatch order, and says how many there are', async () => {
@@ -313,5 +323,60 @@ describe('the dashboard server', () => {
       /did you mean 'script'/,
     );
     await pool.close();
+  });
+});
+
+describe("the dashboard on the demo's pool", () => {
+  it('shows the counts change while the demo fetches; a fetch cancelled from the page ends cancelled (screenshot saved)', async () => {
+    // The demo's feeds and misbehaviours, with its slow feed slower still: it is the one
+    // cancelled, so it must be running whenever the test clicks.
+    const slow = 'rsparser__natasha.xml';
+    const served = demoFeeds().map((feed) =>
+      feed.name === slow
+        ? { ...feed, behaviour: { kind: 'slow' as const, delayMs: 300_000 } }
+        : feed,
+    );
+    const server = await FeedServer.start(served, { latencyMs: 30 });
+    const store = new MemoryFeedStore();
+    const ids = new Map<string, number>();
+    for (const feed of served) {
+      ids.set(feed.name, (await store.addFeed({ url: server.url(feed.name) }, { signal })).id);
+    }
+    const bus = new EventBus<FeedEvents>();
+    const controller = new FetchController({
+      store,
+      bus,
+      parseOn: 'main',
+      fetchers: 3,
+      perHost: 1,
+      timeoutMs: 600_000,
+    });
+    const dashboard = await serveDashboard({ pool: controller.pool, bus, script, refreshMs: 100 });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await page.goto(dashboard.url);
+      await untilText(page, 'status', 'live');
+      const before = (await page.textContent('#summary')) ?? '';
+      const fetching = controller.fetchDue({ signal });
+      await page.waitForFunction((first) => {
+        const now = document.getElementById('summary')?.textContent ?? '';
+        return now !== first && /[1-9]\d* succeeded/.test(now);
+      }, before);
+      const key = `feed:${ids.get(slow)}`;
+      await untilRow(page, 'running', key);
+      await page.screenshot({ path: join(REPORTS, 'dashboard.png'), fullPage: true });
+      const jobId = await page.getAttribute(`#running tr[data-key="${key}"]`, 'data-job');
+      await page.click(`#running tr[data-key="${key}"] button[data-action="cancel"]`);
+      const reports = await fetching;
+      expect(reports.find((r) => r.feedId === ids.get(slow))?.outcome).toBe('cancelled');
+      const finished = controller.pool.snapshot().history.find((job) => job.id === jobId);
+      expect(finished?.status).toBe('cancelled');
+      await untilRow(page, 'finished', 'cancelled');
+    } finally {
+      await page.close();
+      await dashboard.close();
+      await controller.stop({ signal, deadline: Date.now() + 5000 });
+      await server.close();
+    }
   });
 });

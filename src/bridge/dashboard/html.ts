@@ -58,7 +58,7 @@ ${table('types', ['type', 'running/limit', 'queued', 'held', 'oldest queued', ac
 <svg id="throughput" viewBox="0 0 100 100" preserveAspectRatio="none" role="img" aria-label="jobs finished per 10 s over the last 5 minutes"></svg>
 <div class="grid">
 <section><h2>Running</h2>
-${table('running', ['job', 'type', 'elapsed', 'progress', 'attempt', action])}</section>
+${table('running', ['job', 'type', 'key', 'elapsed', 'progress', 'attempt', action])}</section>
 <section><h2>Queued <span class="note" id="queued-note"></span></h2>
 <div class="scroll">${table('queued', ['job', 'type', 'priority', 'waiting', action])}</div></section>
 </div>

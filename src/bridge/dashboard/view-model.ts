@@ -26,6 +26,8 @@ export interface JobRow {
   readonly id: string;
   readonly type: string;
   readonly status: JobStatus;
+  /** The job's key ('' when it has none): which feed, which file. */
+  readonly key: string;
   readonly priority: number;
   readonly attempt: number;
   /** 0 to 1. */
@@ -123,6 +125,7 @@ function row(job: JobView, ms: number): JobRow {
     id: job.id,
     type: job.type,
     status: job.status,
+    key: job.key ?? '',
     priority: job.priority,
     attempt: job.attempt,
     progress: job.progress,

@@ -83,9 +83,10 @@ export function renderDashboard(
     view.running.map((job) =>
       el(
         'tr',
-        { 'data-job': job.id },
+        { 'data-job': job.id, 'data-key': job.key },
         el('td', {}, job.id),
         el('td', {}, job.type),
+        el('td', {}, job.key),
         el('td', {}, formatDuration(job.ms)),
         el('td', {}, progress(job)),
         el('td', {}, job.attempt),
@@ -93,7 +94,7 @@ export function renderDashboard(
       ),
     ),
     'nothing running',
-    6,
+    7,
   );
   rows(
     'queued',
