@@ -4,15 +4,17 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // Examples import the package by name, as users do; tests run them against the source.
-    // `workbus/feed` first: an alias also matches the names below it.
+    // The subpaths first: an alias also matches the names below it.
     alias: {
       'workbus/feed': fileURLToPath(new URL('./src/feed/index.ts', import.meta.url)),
+      'workbus/distributed': fileURLToPath(new URL('./src/distributed/index.ts', import.meta.url)),
       workbus: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
     },
   },
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/helpers/setup.ts'],
+    globalSetup: ['test/helpers/redis-setup.ts'],
     reporters: ['default', 'json'],
     outputFile: { json: '.reports/vitest.json' },
     testTimeout: 60_000,

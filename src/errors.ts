@@ -30,7 +30,8 @@ export type WorkbusErrorCode =
   | 'OPML_INVALID'
   | 'EMBED_FAILED'
   | 'FEED_PARSE'
-  | 'JOB_SKIPPED';
+  | 'JOB_SKIPPED'
+  | 'REDIS_UNAVAILABLE';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -488,5 +489,22 @@ export class EmbedError extends WorkbusError {
 
   override get name(): 'EmbedError' {
     return 'EmbedError';
+  }
+}
+
+/**
+ * Redis could not be reached (`workbus/distributed`): the connection is down or
+ * reconnecting, or the command did not finish within its time limit. The call did not
+ * wait for the connection to come back: a submit or publish that fails this way was not
+ * acknowledged (it may or may not have reached Redis, so retry idempotently, with a
+ * `key`). The client's own error is the `cause`.
+ */
+export class RedisUnavailableError extends WorkbusError {
+  override get name(): 'RedisUnavailableError' {
+    return 'RedisUnavailableError';
+  }
+
+  constructor(message = 'Redis is unavailable', options?: ErrorOptions) {
+    super('REDIS_UNAVAILABLE', message, options);
   }
 }

@@ -25,6 +25,8 @@ import {
 } from '../src/index.js';
 import { OpmlError } from '../src/errors.js';
 import { EmbedError } from '../src/errors.js';
+import * as distributed from '../src/distributed/index.js';
+import { RedisUnavailableError } from '../src/distributed/index.js';
 
 describe('errors', () => {
   it.each([
@@ -76,6 +78,7 @@ describe('errors', () => {
       'StoreSchemaError',
     ],
     [new OpmlError('not OPML'), 'OPML_INVALID', 'OpmlError'],
+    [new RedisUnavailableError(), 'REDIS_UNAVAILABLE', 'RedisUnavailableError'],
     [
       new EmbedError('busy', { reason: 'busy', model: 'all-minilm', status: 503 }),
       'EMBED_FAILED',
@@ -164,12 +167,13 @@ const constructorArgs: Record<string, unknown[]> = {
 
 type ErrorClass = new (...args: unknown[]) => Error;
 
-/** Every error class the package exports, from its entry points (`workbus`, `workbus/feed`). */
+/** Every error class the package exports, from its entry points (`workbus`, `workbus/feed`, `workbus/distributed`). */
 const errorClasses: [string, ErrorClass][] = [
-  ...new Map([...Object.entries(workbus), ...Object.entries(feed)] as [
-    string,
-    unknown,
-  ][]).entries(),
+  ...new Map([
+    ...Object.entries(workbus),
+    ...Object.entries(feed),
+    ...Object.entries(distributed),
+  ] as [string, unknown][]).entries(),
 ]
   .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error)
   .map(([name, value]) => [name, value as ErrorClass]);

@@ -1,0 +1,13 @@
+/**
+ * `workbus/distributed`: the pool and bus contracts across processes, on BullMQ and
+ * Redis. Needs the optional peer dependencies `bullmq` and `ioredis`; the core `workbus`
+ * entry never loads them.
+ */
+export { RedisUnavailableError } from '../errors.js';
+export type { RedisConnection } from './connection.js';
+export {
+  RedisEventBus,
+  StreamSubscription,
+  type RedisEventBusOptions,
+  type RedisSubscribeOptions,
+} from './redis-event-bus.js';
