@@ -31,7 +31,8 @@ export type WorkbusErrorCode =
   | 'EMBED_FAILED'
   | 'FEED_PARSE'
   | 'JOB_SKIPPED'
-  | 'REDIS_UNAVAILABLE';
+  | 'REDIS_UNAVAILABLE'
+  | 'JOB_FAILED';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -506,5 +507,28 @@ export class RedisUnavailableError extends WorkbusError {
 
   constructor(message = 'Redis is unavailable', options?: ErrorOptions) {
     super('REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * A job of the distributed pool failed in another process (`workbus/distributed`). The
+ * error object could not cross processes; its name, message and code did, as `error`.
+ */
+export class JobFailedError extends WorkbusError {
+  override get name(): 'JobFailedError' {
+    return 'JobFailedError';
+  }
+
+  /** The worker's error as plain data. */
+  readonly error: { readonly name: string; readonly message: string; readonly code?: string };
+
+  constructor(
+    message: string,
+    options: ErrorOptions & {
+      readonly error: { readonly name: string; readonly message: string; readonly code?: string };
+    },
+  ) {
+    super('JOB_FAILED', message, options);
+    this.error = options.error;
   }
 }

@@ -26,7 +26,7 @@ import {
 import { OpmlError } from '../src/errors.js';
 import { EmbedError } from '../src/errors.js';
 import * as distributed from '../src/distributed/index.js';
-import { RedisUnavailableError } from '../src/distributed/index.js';
+import { JobFailedError, RedisUnavailableError } from '../src/distributed/index.js';
 
 describe('errors', () => {
   it.each([
@@ -79,6 +79,11 @@ describe('errors', () => {
     ],
     [new OpmlError('not OPML'), 'OPML_INVALID', 'OpmlError'],
     [new RedisUnavailableError(), 'REDIS_UNAVAILABLE', 'RedisUnavailableError'],
+    [
+      new JobFailedError('failed', { error: { name: 'Error', message: 'x' } }),
+      'JOB_FAILED',
+      'JobFailedError',
+    ],
     [
       new EmbedError('busy', { reason: 'busy', model: 'all-minilm', status: 503 }),
       'EMBED_FAILED',
@@ -163,6 +168,7 @@ const constructorArgs: Record<string, unknown[]> = {
   JobSkippedError: ['skipped', { key: 'k', reason: 'permanent', eligibleAt: 1 }],
   EmbedError: ['busy', { reason: 'busy', model: 'm' }],
   FeedParseError: ['malformed', 'broken'],
+  JobFailedError: ['failed', { error: { name: 'Error', message: 'x' } }],
 };
 
 type ErrorClass = new (...args: unknown[]) => Error;

@@ -3,7 +3,7 @@
  * Redis. Needs the optional peer dependencies `bullmq` and `ioredis`; the core `workbus`
  * entry never loads them.
  */
-export { RedisUnavailableError } from '../errors.js';
+export { JobFailedError, RedisUnavailableError } from '../errors.js';
 export type { RedisConnection } from './connection.js';
 export {
   RedisEventBus,
@@ -11,3 +11,17 @@ export {
   type RedisEventBusOptions,
   type RedisSubscribeOptions,
 } from './redis-event-bus.js';
+export {
+  DistributedPool,
+  DistributedJob,
+  type DistributedJobOptions,
+  type DistributedCloseOptions,
+} from './distributed-pool.js';
+export type {
+  DistributedEventSink,
+  DistributedPoolOptions,
+  DistributedTypeOptions,
+  DistributedTypesOptions,
+  Handler,
+  WireRetryOptions,
+} from './options.js';
