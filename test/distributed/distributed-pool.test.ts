@@ -4,7 +4,7 @@
  * cancel from another pool, snapshots, and a close that cannot hang.
  */
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DistributedPool,
   JobFailedError,
@@ -18,21 +18,11 @@ import { isAbortError } from '../../src/abort.js';
 import type { PoolEvents } from '../../src/pool/events.js';
 import { startRedis } from '../../scripts/redis.js';
 import { deferred, type Deferred } from '../helpers/deferred.js';
-import { redisUrl, testPrefix } from '../helpers/redis.js';
+import { redisAdmin, redisUrl, testPrefix } from '../helpers/redis.js';
 
 const prefix = testPrefix('pool');
 let pools = 0;
-let admin: Redis;
-
-beforeAll(async () => {
-  admin = await openClient(redisUrl(), 'command', `${prefix}:admin`);
-});
-
-afterAll(async () => {
-  const keys = await admin.keys(`${prefix}*`);
-  if (keys.length > 0) await admin.del(...keys);
-  await closeClient(admin);
-});
+redisAdmin(prefix);
 
 /** A pool of its own name for each test; `open(name)` opens another process's view of it. */
 function poolName(): string {
@@ -216,7 +206,7 @@ describe('DistributedPool', () => {
     await producer.close();
   });
 
-  it('snapshots queued, running and finished jobs as frozen plain data of the WorkPool shape', async () => {
+  it('snapshots queued jobs in dispatch order, running ones and the history, frozen', async () => {
     const { started, gate, handler } = gated();
     const pool = await open({
       name: poolName(),
@@ -232,19 +222,6 @@ describe('DistributedPool', () => {
     const snapshot = await pool.snapshot();
     expect(Object.isFrozen(snapshot)).toBe(true);
     expect(Object.isFrozen(snapshot.queued[0])).toBe(true);
-    expect(Object.keys(snapshot).sort()).toEqual(
-      [
-        'at',
-        'counts',
-        'history',
-        'paused',
-        'queued',
-        'retrying',
-        'running',
-        'state',
-        'types',
-      ].sort(),
-    );
     expect(snapshot.queued.map((v) => v.id)).toEqual([high.id, low.id]);
     expect(snapshot.running.map((v) => [v.id, v.status])).toEqual([[running.id, 'running']]);
     expect(snapshot.history.map((v) => [v.status, v.meta])).toEqual([['succeeded', { feed: 1 }]]);

@@ -3,30 +3,18 @@
  * processes (seq order, bounded subscribers with their policies, resuming after a
  * `seq`, what was trimmed counted), and its failures (closed, Redis unreachable).
  */
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisEventBus, RedisUnavailableError } from '../../src/distributed/index.js';
-import { closeClient, openClient } from '../../src/distributed/connection.js';
 import { ClosedError } from '../../src/errors.js';
 import { startRedis } from '../../scripts/redis.js';
 import { startChild } from '../helpers/child.js';
-import { redisUrl, testPrefix } from '../helpers/redis.js';
+import { redisAdmin, redisUrl, testPrefix } from '../helpers/redis.js';
 
 type Events = { tick: { n: number }; tock: { n: number } };
 
 const prefix = testPrefix('bus');
 let names = 0;
-let admin: Redis;
-
-beforeAll(async () => {
-  admin = await openClient(redisUrl(), 'command', `${prefix}:admin`);
-});
-
-afterAll(async () => {
-  const keys = await admin.keys(`${prefix}:*`);
-  if (keys.length > 0) await admin.del(...keys);
-  await closeClient(admin);
-});
+const admin = redisAdmin(prefix);
 
 /** A bus of its own for each test (its own stream and counter). */
 function open(options: { maxLen?: number } = {}): Promise<RedisEventBus<Events>> {
@@ -133,7 +121,7 @@ describe('RedisEventBus', () => {
     expect(ticks.closedReason).toBe('bus-closed');
     expect((await take(ticks, 1)).map((e) => e.payload.n)).toEqual([1]);
     await expect(bus.publish('tick', { n: 2 })).rejects.toBeInstanceOf(ClosedError);
-    expect(clientsNamed(await admin.client('LIST'), bus.name)).toBe(0);
+    expect(clientsNamed(await admin().client('LIST'), bus.name)).toBe(0);
   });
 
   it('fails publish at once with RedisUnavailableError while Redis is down', async () => {
