@@ -169,13 +169,16 @@ export class DistributedJob<R = unknown> {
  *
  * @example
  * ```ts
- * const pool = await DistributedPool.open({
- *   connection: 'redis://127.0.0.1:6379',
- *   types: { fetch: { concurrency: 4, globalConcurrency: 8 } },
- *   handlers: { fetch: async (url: string, { signal }) => (await fetch(url, { signal })).status },
+ * // Every process opens the pool with the same types; a worker process adds handlers.
+ * const types = { measure: { concurrency: 4, globalConcurrency: 8 } };
+ * const worker = await DistributedPool.open({
+ *   connection: url,
+ *   name,
+ *   types,
+ *   handlers: { measure: (text: string, { signal }) => (signal.aborted ? 0 : text.length) },
  * });
- * const status = await pool.run('fetch', 'https://example.org/feed.xml', { priority: 5 });
- * await pool.close();
+ * const producer = await DistributedPool.open({ connection: url, name, types });
+ * const length = await producer.run('measure', 'hello', { priority: 5 });
  * ```
  */
 export class DistributedPool<Types extends DistributedTypesOptions = DistributedTypesOptions> {

@@ -138,11 +138,16 @@ export class StreamSubscription<E extends Envelope = Envelope> extends Subscript
  * @example
  * ```ts
  * const bus = await RedisEventBus.open<{ 'feed.updated': { url: string } }>({
- *   connection: 'redis://127.0.0.1:6379',
+ *   connection: url,
+ *   name: `${name}:bus`,
  * });
  * const updates = await bus.subscribe(['feed.updated'], { buffer: 64 });
  * await bus.publish('feed.updated', { url: 'https://example.org/feed.xml' });
- * for await (const { payload, seq } of updates) console.log(seq, payload.url);
+ * for await (const { payload, seq } of updates) {
+ *   log(`${seq} ${payload.url}`);
+ *   break; // leaving the loop unsubscribes
+ * }
+ * await bus.close();
  * ```
  */
 export class RedisEventBus<Events extends object> {
