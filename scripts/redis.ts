@@ -20,7 +20,10 @@ export interface RedisServer {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
+  /**
+   * Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its temporary
+   * directory. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -33,25 +36,40 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/** Options of {@link startRedis}. */
+export interface StartRedisOptions {
+  /** The port (a free one when omitted): a restart reuses its server's. */
+  readonly port?: number;
+  /**
+   * Keep the data in this directory with an append-only file fsynced at every write, so a
+   * restart on the same directory loses nothing acknowledged (the directory is then the
+   * caller's, never removed). Without it: no persistence, a temporary directory.
+   */
+  readonly dataDir?: string;
+}
+
 /**
- * Starts redis-server on `port` (a free one when omitted) and resolves once it accepts
- * connections.
+ * Starts redis-server and resolves once it accepts connections.
  * @throws Error when redis-server is missing or exits before it is ready.
  */
-export async function startRedis(options: { readonly port?: number } = {}): Promise<RedisServer> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   // A port found free may be taken before redis binds it: try a few.
   for (let tries = 0; ; tries++) {
     const port = options.port ?? (await freePort());
     try {
-      return await launch(port);
+      return await launch(port, options.dataDir);
     } catch (error) {
       if (options.port !== undefined || tries >= 4) throw error;
     }
   }
 }
 
-async function launch(port: number): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'workbus-redis-'));
+async function launch(port: number, dataDir: string | undefined): Promise<RedisServer> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'workbus-redis-'));
+  const persistence =
+    dataDir === undefined
+      ? ['--appendonly', 'no']
+      : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const child = spawn(
     'redis-server',
     [
@@ -61,8 +79,7 @@ async function launch(port: number): Promise<RedisServer> {
       '127.0.0.1',
       '--save',
       '',
-      '--appendonly',
-      'no',
+      ...persistence,
       '--dir',
       dir,
       '--daemonize',
@@ -76,7 +93,7 @@ async function launch(port: number): Promise<RedisServer> {
     await ready(child, port);
   } catch (error) {
     child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
     throw error;
   }
   const exited = new Promise<void>((resolve) => {
@@ -94,7 +111,7 @@ async function launch(port: number): Promise<RedisServer> {
         const force = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
         clearTimeout(force);
-        rmSync(dir, { recursive: true, force: true });
+        if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
       })()),
   };
 }

@@ -82,9 +82,17 @@ interface Running {
 }
 
 interface Waiter {
+  readonly type: string;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
+
+/**
+ * After a reconnect, when the waited jobs are read back from Redis: BullMQ's event
+ * reader may come back later than ours, and an event published in between is never
+ * read, so a job that finished meanwhile is found by its state instead.
+ */
+const SWEEPS_MS = [500, 2000, 8000];
 
 interface TypeRuntime {
   readonly options: NormalizedDistributedType;
@@ -189,6 +197,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
   readonly #waiters = new Map<string, Waiter[]>();
   readonly #running = new Map<string, Running>();
   #whenIdle: (() => void)[] = [];
+  #sweeps: Timer[] = [];
   #state: 'open' | 'closing' | 'closed' = 'open';
   #closing: Promise<CloseReport> | undefined;
   #completedAfterClose = 0;
@@ -286,6 +295,8 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
       if (t.globalConcurrency !== undefined) await queue.setGlobalConcurrency(t.globalConcurrency);
     }
+    // The first 'ready' came before this listener: each one now is a reconnect.
+    this.#client.on('ready', () => this.#reconnected());
     if (this.#cancels !== undefined) {
       await this.#cancels.subscribe(`${o.name}:cancel`);
       this.#cancels.on('message', (_channel: string, id: string) => this.#cancelRunning(id));
@@ -307,8 +318,9 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
    * (at most 10 s, or until `signal` aborts), never for a worker.
    * @returns the job's handle; with a `key` whose job is still queued, running or
    * retrying, a handle on that job instead (BullMQ deduplication).
-   * @throws ClosedError after `close()`; RedisUnavailableError when Redis cannot be
-   * reached in time (the job may or may not have been added: submit again with a `key`);
+   * @throws ClosedError after `close()`; RedisUnavailableError at once while the pool's
+   * connection to Redis is down, or when Redis does not answer in time (then the job may
+   * or may not have been added: submit again with a `key`);
    * an abort error when `signal` aborts; TypeError/RangeError for bad arguments.
    */
   async submit<R = unknown>(
@@ -339,13 +351,19 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     };
     this.#checkOpen('submit');
     throwIfAborted(signal);
+    // BullMQ's connections queue commands while Redis is down; ours know it is down.
+    if (this.#client.status !== 'ready') {
+      throw new RedisUnavailableError(
+        `Redis is unavailable (submit a "${type}" job): the connection is ${this.#client.status}`,
+      );
+    }
     const added = await bounded(
       t.queue.add(type, data, bullOptions),
       signal,
       `submit a "${type}" job`,
     );
     const id = added.id ?? '';
-    const job = new DistributedJob<R>(this, id, type, this.#wait(id) as Promise<R>);
+    const job = new DistributedJob<R>(this, id, type, this.#wait(type, id) as Promise<R>);
     this.#emit('job.queued', viewOf(added, 'queued'));
     return job;
   }
@@ -468,6 +486,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
   async #close(graceMs: number): Promise<CloseReport> {
     this.#state = 'closing';
     this.#detachSignal();
+    for (const timer of this.#sweeps) timer.clear();
     const workers = [...this.#types.values()].flatMap((t) =>
       t.worker === undefined ? [] : [t.worker],
     );
@@ -563,12 +582,36 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       throw new ClosedError(`DistributedPool is ${this.#state}; cannot ${operation}`);
   }
 
-  #wait(id: string): Promise<unknown> {
+  #wait(type: string, id: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const list = this.#waiters.get(id);
-      if (list === undefined) this.#waiters.set(id, [{ resolve, reject }]);
-      else list.push({ resolve, reject });
+      if (list === undefined) this.#waiters.set(id, [{ type, resolve, reject }]);
+      else list.push({ type, resolve, reject });
     });
+  }
+
+  /** Redis is back: read the waited jobs' states a few times as BullMQ reconnects too. */
+  #reconnected(): void {
+    for (const timer of this.#sweeps) timer.clear();
+    this.#sweeps = SWEEPS_MS.map((ms) => after(ms, () => void this.#sweep()));
+  }
+
+  async #sweep(): Promise<void> {
+    for (const [id, list] of [...this.#waiters]) {
+      const t = this.#types.get(list[0]?.type ?? '');
+      if (t === undefined || this.#state === 'closed') return;
+      try {
+        const job = await BullJob.fromId(t.queue, id);
+        if (job === undefined) continue;
+        const state = await job.getState();
+        if (state === 'completed') this.#settle(id, true, job.returnvalue);
+        else if (state === 'failed') {
+          this.#settle(id, false, failureOf(id, decodeError(job.failedReason)));
+        }
+      } catch {
+        return; // down again: the next reconnect sweeps
+      }
+    }
   }
 
   #settle(id: string, ok: boolean, value: unknown): void {

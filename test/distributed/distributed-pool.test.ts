@@ -3,11 +3,15 @@
  * connections, as another process would have), priorities, retries, keys, time limits,
  * cancel from another pool, snapshots, and a close that cannot hang.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import {
   DistributedPool,
   JobFailedError,
+  RedisUnavailableError,
   type DistributedPoolOptions,
   type DistributedTypesOptions,
 } from '../../src/distributed/index.js';
@@ -311,3 +315,29 @@ async function clientCount(client: Redis): Promise<number> {
     .split('\n')
     .filter((line) => line.trim() !== '').length;
 }
+
+describe('DistributedPool and a Redis restart', () => {
+  it('fails submit at once while Redis is down, then runs every acknowledged job once it is back', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'workbus-redis-aof-'));
+    let server = await startRedis({ dataDir });
+    const name = poolName();
+    const types = { t: { concurrency: 2 } };
+    const producer = await DistributedPool.open({ connection: server.url, name, types });
+    const before = await Promise.all([1, 2, 3].map((n) => producer.submit('t', n)));
+    await server.stop();
+    const error = await producer.submit('t', 4).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    server = await startRedis({ port: server.port, dataDir });
+    // The worker starts after the restart; the producer's connections come back on their own.
+    const worker = await DistributedPool.open({
+      connection: server.url,
+      name,
+      types,
+      handlers: { t: (n: number) => n * 10 },
+    });
+    expect(await Promise.all(before.map((job) => job.result))).toEqual([10, 20, 30]);
+    await Promise.all([producer.close(), worker.close()]);
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
