@@ -33,7 +33,9 @@ export type WorkbusErrorCode =
   | 'JOB_SKIPPED'
   | 'BRIDGE_PROTOCOL'
   | 'BRIDGE_FORBIDDEN'
-  | 'BRIDGE_DISCONNECTED';
+  | 'BRIDGE_DISCONNECTED'
+  | 'REDIS_UNAVAILABLE'
+  | 'JOB_FAILED';
 
 /** Base class of every error workbus throws on purpose (not of bad-argument errors). */
 export class WorkbusError extends Error {
@@ -566,5 +568,45 @@ export class RemoteError extends Error {
   /** The remote error's name (the literal the host's error had). */
   override get name(): string {
     return this.#name;
+  }
+}
+
+/**
+ * Redis could not be reached (`workbus/distributed`): the connection is down or
+ * reconnecting, or the command did not finish within its time limit. The call did not
+ * wait for the connection to come back: a submit or publish that fails this way was not
+ * acknowledged (it may or may not have reached Redis, so retry idempotently, with a
+ * `key`). The client's own error is the `cause`.
+ */
+export class RedisUnavailableError extends WorkbusError {
+  override get name(): 'RedisUnavailableError' {
+    return 'RedisUnavailableError';
+  }
+
+  constructor(message = 'Redis is unavailable', options?: ErrorOptions) {
+    super('REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * A job of the distributed pool failed in another process (`workbus/distributed`). The
+ * error object could not cross processes; its name, message and code did, as `error`.
+ */
+export class JobFailedError extends WorkbusError {
+  override get name(): 'JobFailedError' {
+    return 'JobFailedError';
+  }
+
+  /** The worker's error as plain data. */
+  readonly error: { readonly name: string; readonly message: string; readonly code?: string };
+
+  constructor(
+    message: string,
+    options: ErrorOptions & {
+      readonly error: { readonly name: string; readonly message: string; readonly code?: string };
+    },
+  ) {
+    super('JOB_FAILED', message, options);
+    this.error = options.error;
   }
 }

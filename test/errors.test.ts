@@ -32,6 +32,8 @@ import {
   ProtocolError,
   RemoteError,
 } from '../src/bridge/index.js';
+import * as distributed from '../src/distributed/index.js';
+import { JobFailedError, RedisUnavailableError } from '../src/distributed/index.js';
 
 describe('errors', () => {
   it.each([
@@ -83,6 +85,12 @@ describe('errors', () => {
       'StoreSchemaError',
     ],
     [new OpmlError('not OPML'), 'OPML_INVALID', 'OpmlError'],
+    [new RedisUnavailableError(), 'REDIS_UNAVAILABLE', 'RedisUnavailableError'],
+    [
+      new JobFailedError('failed', { error: { name: 'Error', message: 'x' } }),
+      'JOB_FAILED',
+      'JobFailedError',
+    ],
     [
       new EmbedError('busy', { reason: 'busy', model: 'all-minilm', status: 503 }),
       'EMBED_FAILED',
@@ -179,16 +187,19 @@ const constructorArgs: Record<string, unknown[]> = {
   FeedParseError: ['malformed', 'broken'],
   ProtocolError: ['bad', { reason: 'malformed' }],
   RemoteError: [{ name: 'RemoteError', code: 'REMOTE', message: 'message' }],
+  JobFailedError: ['failed', { error: { name: 'Error', message: 'x' } }],
 };
 
 type ErrorClass = new (...args: unknown[]) => Error;
 
-/** Every error class the package exports, from its entry points (`workbus`, `/feed`, `/bridge`). */
+/** Every error class the package exports, from its entry points (`workbus`, `/feed`, `/bridge`, `/distributed`). */
 const errorClasses: [string, ErrorClass][] = [
-  ...new Map([...Object.entries(workbus), ...Object.entries(feed), ...Object.entries(bridge)] as [
-    string,
-    unknown,
-  ][]).entries(),
+  ...new Map([
+    ...Object.entries(workbus),
+    ...Object.entries(feed),
+    ...Object.entries(bridge),
+    ...Object.entries(distributed),
+  ] as [string, unknown][]).entries(),
 ]
   .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error)
   .map(([name, value]) => [name, value as ErrorClass]);

@@ -4,6 +4,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { apiExamples } from '../examples/api.js';
 import { feedStore } from '../examples/feed-store.js';
+import { scalingOut } from '../examples/distributed.js';
+import { redisAdmin, redisUrl, testPrefix } from './helpers/redis.js';
 import { failures } from '../examples/failures.js';
 import { files } from '../examples/files.js';
 import { runPipeline } from '../examples/pipeline.js';
@@ -11,6 +13,8 @@ import { runPoolDemo } from '../examples/pool.js';
 import { tour } from '../examples/tour.js';
 
 const root = new URL('../', import.meta.url);
+const examplesPrefix = testPrefix('examples');
+redisAdmin(examplesPrefix);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
 /** Code with indentation and blank lines removed, so a block matches wherever it is nested. */
 const normalise = (code: string): string =>
@@ -148,6 +152,12 @@ describe('examples', () => {
       'newest unread: Third, Second (edited); more: true',
       'in memory, same ids: feed 1, 1 unread',
     ]);
+  });
+
+  it('scaling out: an event through a Redis stream, a job through BullMQ', async () => {
+    const lines: string[] = [];
+    await scalingOut(redisUrl(), examplesPrefix, (line) => lines.push(line));
+    expect(lines).toEqual(['1 https://example.org/feed.xml', 'measured 5']);
   });
 
   it('failures: a key backs off, a permanent failure, forgiving a key', async () => {

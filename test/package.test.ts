@@ -60,6 +60,8 @@ describe('the published package', () => {
     expect(packed).toContain('dist/feed/index.d.ts');
     expect(packed).toContain('dist/bridge/index.js');
     expect(packed).toContain('dist/bridge/index.d.ts');
+    expect(packed).toContain('dist/distributed/index.js');
+    expect(packed).toContain('dist/distributed/index.d.ts');
     expect(packed.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
   });
 

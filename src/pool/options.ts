@@ -200,6 +200,17 @@ export function timeLimit(field: string, value: unknown): number | undefined {
   return value === undefined ? undefined : duration(field, value, Number.MIN_VALUE);
 }
 
+/** A type's `rate` option, validated and frozen. @internal */
+export function rateLimit(field: string, value: unknown): RateLimit | undefined {
+  if (value === undefined) return undefined;
+  const r = options(field, value, ['limit', 'intervalMs']);
+  return Object.freeze({
+    // A RingBuffer of `limit` start times is kept: at most its largest capacity.
+    limit: integer(`${field}.limit`, r.limit, 1, 2 ** 32 - 1),
+    intervalMs: duration(`${field}.intervalMs`, r.intervalMs, Number.MIN_VALUE),
+  });
+}
+
 function keyTracker(field: string, value: unknown): KeyTracker | undefined {
   if (value === undefined) return undefined;
   if (
@@ -222,15 +233,7 @@ function normalizeType(
 ): NormalizedType {
   const field = `types.${name}`;
   const t = options(field, value, TYPE_KEYS);
-  let rate: RateLimit | undefined;
-  if (t.rate !== undefined) {
-    const r = options(`${field}.rate`, t.rate, ['limit', 'intervalMs']);
-    rate = Object.freeze({
-      // A RingBuffer of `limit` start times is kept: at most its largest capacity.
-      limit: integer(`${field}.rate.limit`, r.limit, 1, 2 ** 32 - 1),
-      intervalMs: duration(`${field}.rate.intervalMs`, r.intervalMs, Number.MIN_VALUE),
-    });
-  }
+  const rate = rateLimit(`${field}.rate`, t.rate);
   const d = t.defaults === undefined ? {} : options(`${field}.defaults`, t.defaults, DEFAULTS_KEYS);
   return Object.freeze({
     name,
