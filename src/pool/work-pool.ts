@@ -107,8 +107,11 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   #detachParent: () => void = noop;
   /** Outcomes of keyed jobs being written to their tracker; their results settle after. */
   readonly #recording = new Set<Promise<void>>();
-  /** Aborts the tracker writes still pending when `close` gives up on running jobs. */
-  readonly #recordsAbort = new AbortController();
+  /**
+   * Aborts the tracker writes still pending when `close` gives up on running jobs. Made
+   * by the first tracker write: a pool without one closes without an abort to dispatch.
+   */
+  #recordsAbort: AbortController | undefined;
   /** What jobs and attempts call back into; private, so nobody else can. */
   readonly #host: JobHost & AttemptHost = {
     withdraw: (record, reason) => this.#withdraw(record, reason),
@@ -398,23 +401,26 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     this.#detachParent();
     this.#detachParent = noop;
     this.#room.close();
-    const reason = new ClosedError('WorkPool closed');
+    // Built only if something is cancelled: a stack trace per close of an idle pool is
+    // most of what a short-lived pool costs.
+    let closed: ClosedError | undefined;
+    const reason = (): ClosedError => (closed ??= new ClosedError('WorkPool closed'));
     if (!drain) this.#cancelWaiting(reason);
     const abandoned: string[] = [];
     if (!(await this.#idleWithin(graceMs))) {
       this.#cancelWaiting(reason);
-      for (const job of [...this.#runningJobs]) this.#cancel(job, reason);
+      for (const job of [...this.#runningJobs]) this.#cancel(job, reason());
       if (!(await this.#idleWithin(this.#o.abortGraceMs))) {
         for (const job of [...this.#runningJobs]) {
           abandoned.push(job.id);
-          this.#abandon(job, reason);
+          this.#abandon(job, reason());
         }
       }
     }
     this.#clearRateTimer();
     // Outcomes still being recorded past the grace are given up (reported as
     // tracker.failed); their jobs' results then settle.
-    this.#recordsAbort.abort(reason);
+    this.#recordsAbort?.abort(reason());
     await Promise.all([...this.#recording]);
     await Promise.all([...this.#runners.values()].map((runner) => runner.destroy()));
     this.#state = 'closed';
@@ -620,7 +626,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       try {
         // Not the attempt's signal: a time limit that passes meanwhile fails the job, and
         // that failure must find its run recorded. A cancel is seen once the record is made.
-        tracking = tracker.begin(key, { signal: this.#recordsAbort.signal });
+        tracking = tracker.begin(key, { signal: this.#recordsSignal });
       } catch (error) {
         tracking = Promise.reject(error);
       }
@@ -768,12 +774,18 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     }
   }
 
-  /** Cancels every queued and retrying job. */
-  #cancelWaiting(reason: unknown): void {
-    for (const job of [...this.#retryingJobs]) this.#cancel(job, reason);
+  /** Cancels every queued and retrying job, with the reason `reason()` makes (if any). */
+  #cancelWaiting(reason: () => unknown): void {
+    for (const job of [...this.#retryingJobs]) this.#cancel(job, reason());
     for (const q of this.#queues) {
-      for (let job = q.peek(); job !== undefined; job = q.peek()) this.#cancel(job, reason);
+      for (let job = q.peek(); job !== undefined; job = q.peek()) this.#cancel(job, reason());
     }
+  }
+
+  /** The signal of tracker writes (see `#recordsAbort`). */
+  get #recordsSignal(): AbortSignal {
+    this.#recordsAbort ??= new AbortController();
+    return this.#recordsAbort.signal;
   }
 
   #abandon(job: JobRecord, reason: unknown): void {
@@ -853,7 +865,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     } catch {
       return; // never recorded as running (its error failed the attempt): nothing to end
     }
-    const options = { signal: this.#recordsAbort.signal };
+    const options = { signal: this.#recordsSignal };
     try {
       if (status === 'succeeded') await run.succeeded(options);
       else if (status === 'failed' && !isAbortError(value)) await run.failed(value, options);
