@@ -1,7 +1,8 @@
 import { TimeoutError } from '../errors.js';
 import { enabled as lockdepOn, runInOwnFlow } from '../sync/lockdep.js';
 import { after, type Timer } from '../internal/timer.js';
-import type { JobRecord, TaskContext } from './job.js';
+import type { JobRecord } from './job-record.js';
+import type { TaskContext } from './job.js';
 
 /** What an attempt reports back to its pool. @internal */
 export interface AttemptHost {

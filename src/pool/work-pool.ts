@@ -21,11 +21,11 @@ import {
   cancelError,
   type JobHost,
   type JobOptions,
-  type JobRecord,
   type JobStatus,
   type JobView,
   type Task,
 } from './job.js';
+import { JobRecord } from './job-record.js';
 import type {
   TaskType,
   TypeName,
@@ -44,7 +44,7 @@ import { ProgressCoalescer } from './progress.js';
 import { backoffDelay } from './retry.js';
 import type { KeyHold, KeyTracker, TrackedRun } from './tracking.js';
 import type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './snapshot.js';
-import { newRecord, prepareSubmission, type Submission } from './submission.js';
+import { prepareSubmission, type Submission } from './submission.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
 import { deepFreeze, errorView, jobView, queuedInOrder } from './views.js';
 import { WorkerRunner } from './worker-runner.js';
@@ -88,7 +88,6 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   #state: State = 'open';
   #paused = false;
   #drain = false;
-  #ids = 0;
   #seq = 0;
   readonly #t0 = Date.now();
   #running = 0;
@@ -475,16 +474,16 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     const now = Date.now();
     const aging = this.#o.aging;
     const runner = this.#runners.get(queue.name);
-    const record = newRecord(s, {
-      id: `job-${++this.#ids}`,
+    const record = new JobRecord(
+      s,
+      ++this.#seq,
       // Aging raises every queued job's effective priority at the same rate, so the order
       // between two jobs depends only on priority − queuedAt·by/everyMs: a time-invariant
       // rank that a heap can keep ordered without re-sorting as time passes.
-      rank: aging ? s.priority - ((now - this.#t0) * aging.by) / aging.everyMs : s.priority,
-      seq: ++this.#seq,
-      task: s.task ?? (runner as WorkerRunner).task(s.input),
+      aging ? s.priority - ((now - this.#t0) * aging.by) / aging.everyMs : s.priority,
+      s.task ?? (runner as WorkerRunner).task(s.input),
       now,
-    });
+    );
     const hold = this.#hold(queue, s.key);
     if (hold !== undefined) {
       if (reserved) this.#room.giveBack();
