@@ -24,7 +24,6 @@ export interface AttemptHost {
  * @internal
  */
 export class Attempt implements TaskContext {
-  readonly id: string;
   readonly attempt: number;
   aborted = false;
   abortReason: unknown = undefined;
@@ -36,7 +35,6 @@ export class Attempt implements TaskContext {
   #stall: Timer | undefined;
 
   constructor(job: JobRecord, host: AttemptHost, stallAfterMs: number | undefined) {
-    this.id = job.id;
     this.attempt = job.attempt;
     this.#job = job;
     this.#host = host;
@@ -80,6 +78,11 @@ export class Attempt implements TaskContext {
       (value) => this.#host.ended(this.#job, this, true, value),
       (error: unknown) => this.#host.ended(this.#job, this, false, error),
     );
+  }
+
+  /** The job's id, built when a task reads it (most never do). */
+  get id(): string {
+    return this.#job.id;
   }
 
   get signal(): AbortSignal {

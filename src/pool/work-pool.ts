@@ -549,8 +549,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       do {
         this.#dispatchAgain = false;
         let opensAt = Number.POSITIVE_INFINITY;
+        // One clock reading per round: the jobs a round starts start at the same instant.
+        const now = this.#running < this.#o.concurrency && this.#room.queued > 0 ? Date.now() : 0;
         while (this.#running < this.#o.concurrency && this.#room.queued > 0) {
-          const now = Date.now();
           let best: TypeQueue | undefined;
           let bestJob: JobRecord | undefined;
           for (const q of this.#queues) {
