@@ -6,6 +6,7 @@ import type { ProgressCoalescer } from './progress.js';
 import type { NormalizedRetry } from './retry.js';
 import type { Submission } from './submission.js';
 import type { TrackedRun } from './tracking.js';
+import type { TypeQueue } from './type-queue.js';
 
 /**
  * Where a record's `queuedAt` counts from: stored relative to it, a time fits a small
@@ -24,6 +25,8 @@ export type Outcome =
  * holds none (a million queued jobs are a few hundred bytes each, not twice that).
  */
 class JobExtras {
+  /** Set only when it differs from the priority (with aging, or after a joiner raised it). */
+  rank: number | undefined = undefined;
   key: string | undefined = undefined;
   timeoutMs: number | undefined = undefined;
   retry: NormalizedRetry | undefined = undefined;
@@ -52,7 +55,7 @@ class JobExtras {
  *
  * | field | valid while | written by |
  * | --- | --- | --- |
- * | `id` (from `seq`), `type`, `typeIndex`, `seq`, `key`, `timeoutMs`, `retry`, `meta`, `queuedAt` | always | `submit` (never changed) |
+ * | `id` (from `seq`), `queue` (`type`, `typeIndex`), `seq`, `key`, `timeoutMs`, `retry`, `meta`, `queuedAt` | always | `submit` (never changed) |
  * | `priority`, `rank` | always | `submit`; raised by a joiner |
  * | `status` | always | the pool at each transition |
  * | `slot` | `queued` (undefined otherwise) | enqueue; cleared on start, cancel, eviction |
@@ -69,17 +72,15 @@ class JobExtras {
  * | `claims`, `detach` | until finished | each caller (creator and joiners); its withdrawal |
  * | `resultPromise`, `resolve`, `reject` | once `result` was read | `Job.result`; settled by `#finish` |
  *
- * The fields from `key` on live in a {@link JobExtras} made on first need (accessors
- * below); the id is built when read.
+ * `rank` (only when it differs from `priority`) and the fields from `key` on live in a
+ * {@link JobExtras} made on first need (accessors below); the id is built when read.
  * @internal
  */
 export class JobRecord {
   readonly seq: number;
-  readonly typeIndex: number;
-  readonly type: string;
+  /** Its type's queue (whose name and index are the record's `type` and `typeIndex`). */
+  readonly queue: TypeQueue;
   priority: number;
-  /** Heap order: higher first; with aging, a time-invariant rank (see WorkPool). */
-  rank: number;
   /** Replaced by a stub when the job finishes, so its closure can be collected. */
   task: Task<unknown>;
   status: JobStatus = 'queued';
@@ -95,8 +96,7 @@ export class JobRecord {
   /** A new record, queued for its first attempt, with its creator as its one caller. */
   constructor(s: Submission, seq: number, rank: number, task: Task<unknown>, now: number) {
     this.seq = seq;
-    this.typeIndex = s.queue.index;
-    this.type = s.queue.name;
+    this.queue = s.queue;
     this.priority = s.priority;
     this.rank = rank;
     this.task = task;
@@ -110,6 +110,23 @@ export class JobRecord {
   /** Unique within the pool (`seq` is): built when read, not held by every queued job. */
   get id(): string {
     return `job-${this.seq}`;
+  }
+
+  get type(): string {
+    return this.queue.name;
+  }
+
+  /** Its type's position among the pool's types. */
+  get typeIndex(): number {
+    return this.queue.index;
+  }
+
+  /** Heap order: higher first; with aging, a time-invariant rank (see WorkPool). */
+  get rank(): number {
+    return this.#x?.rank ?? this.priority;
+  }
+  set rank(value: number) {
+    if (value !== this.priority || this.#x !== undefined) this.#extras.rank = value;
   }
 
   get queuedAt(): number {
