@@ -12,7 +12,7 @@ import type { TypeQueue } from './type-queue.js';
  * Where a record's `queuedAt` counts from: stored relative to it, a time fits a small
  * integer (for 24 days of uptime) instead of a boxed double per queued job.
  */
-const EPOCH = Date.now();
+export const EPOCH = Date.now();
 
 /** A job's outcome, kept until its result is first read (then the promise holds it). */
 export type Outcome =

@@ -44,6 +44,7 @@ import { ProgressCoalescer } from './progress.js';
 import { backoffDelay } from './retry.js';
 import type { KeyHold, KeyTracker, TrackedRun } from './tracking.js';
 import type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './snapshot.js';
+import { keepShapes } from './shapes.js';
 import { prepareSubmission, type Submission } from './submission.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
 import { deepFreeze, errorView, jobView, queuedInOrder } from './views.js';
@@ -126,6 +127,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    */
   constructor(options: WorkPoolOptions<Types>) {
     this.#o = normalizeOptions(options);
+    // The per-job classes' hidden classes must outlive a burst of work (see shapes.ts).
+    keepShapes();
     this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i));
     for (const q of this.#queues) this.#byName.set(q.name, q);
     this.#typeNames = this.#queues.map((q) => q.name);
