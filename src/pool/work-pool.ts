@@ -127,8 +127,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    */
   constructor(options: WorkPoolOptions<Types>) {
     this.#o = normalizeOptions(options);
-    // The per-job classes' hidden classes must outlive a burst of work (see shapes.ts).
-    keepShapes();
+    // The pool's and its jobs' hidden classes must outlive a burst of work (see shapes.ts).
+    keepShapes(() => new WorkPool({ concurrency: 1, types: { shape: { concurrency: 1 } } }));
     this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i));
     for (const q of this.#queues) this.#byName.set(q.name, q);
     this.#typeNames = this.#queues.map((q) => q.name);
