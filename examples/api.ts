@@ -4,7 +4,15 @@
  * checks that they still match and that this runs.
  */
 import { fileURLToPath } from 'node:url';
-import { EventBus, KeyedSemaphore, Lifecycle, WorkPool, sleep, type PoolEvents } from 'workbus';
+import {
+  Channel,
+  EventBus,
+  KeyedSemaphore,
+  Lifecycle,
+  WorkPool,
+  sleep,
+  type PoolEvents,
+} from 'workbus';
 
 interface FeedEvents {
   'feed.updated': { url: string; newItems: number };
@@ -52,6 +60,21 @@ export async function apiExamples(log: (line: string) => void = console.log): Pr
   bus.publish('feed.updated', { url, newItems: 2 });
   bus.close(); // the loop below drains what the subscription holds, then ends
   for await (const { payload } of updates) log(`${payload.url}: ${payload.newItems} new`);
+
+  // Subscription.batches
+  const feedBus = new EventBus<FeedEvents>();
+  const batched = feedBus.subscribe('feed.updated', { buffer: 1024 });
+  for (const newItems of [1, 2, 3]) feedBus.publish('feed.updated', { url, newItems });
+  feedBus.close(); // the last batches hold what was buffered, then the loop ends
+  for await (const batch of batched.batches()) {
+    log(`${batch.length} updates: ${batch.map(({ payload }) => payload.newItems).join(',')}`);
+  }
+
+  // Channel.takeAll
+  const inbox = new Channel<string>({ capacity: 16 });
+  for (const item of ['a', 'b']) inbox.trySend(item);
+  const taken = inbox.takeAll(); // everything buffered, without waiting
+  log(`took ${taken.join(',')}; ${inbox.size} left`);
 
   // Lifecycle.add
   const app = new Lifecycle({ graceMs: 5_000 });

@@ -106,6 +106,8 @@ describe('examples', () => {
       '<rss from https://example.org/feed.xml> <rss from https://example.org/feed.xml> cancelled',
       '<rss from https://example.org/feed.xml>',
       'https://example.org/feed.xml: 2 new',
+      '3 updates: 1,2,3',
+      'took a,b; 0 left',
       'pool:stopped bus:stopped',
     ]);
   });

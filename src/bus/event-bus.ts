@@ -1,4 +1,3 @@
-import { EventEmitter } from 'eventemitter3';
 import { onAbort, throwIfAborted } from '../abort.js';
 import { ClosedError, SubscriberLimitError } from '../errors.js';
 import { enabled as lockdepOn, runInOwnFlow } from '../sync/lockdep.js';
@@ -64,7 +63,8 @@ interface Subscriber {
   readonly whenFull: SubscriberWhenFull;
 }
 
-const ANY = Symbol('any topic');
+/** No listeners: shared, never written (lists are replaced, not changed). */
+const NONE: readonly Listener[] = Object.freeze([]);
 
 /**
  * A typed publish/subscribe bus. `Events` maps each topic to its payload type.
@@ -86,7 +86,12 @@ const ANY = Symbol('any topic');
 export class EventBus<Events extends object> {
   /** Most subscriptions plus listeners at once. */
   readonly maxSubscribers: number;
-  readonly #emitter = new EventEmitter<string | symbol>();
+  /**
+   * Listeners by topic, and of every topic. Each list is replaced on every change, never
+   * changed in place, so a dispatch walks the list as it was when it began.
+   */
+  readonly #byTopic = new Map<string, readonly Listener[]>();
+  #any: readonly Listener[] = NONE;
   readonly #onError: (error: unknown, envelope: Envelope) => void;
   readonly #subscriptions = new Set<Subscriber>();
   #listeners = 0;
@@ -152,20 +157,22 @@ export class EventBus<Events extends object> {
       );
     }
     if (this.#closed) throw new ClosedError(`EventBus is closed; cannot publish "${topic}"`);
-    // Not frozen at run time: the type is readonly, and freezing doubled publish cost.
-    const envelope: Envelope = { topic, payload, seq: ++this.#seq, at: Date.now() };
-    const receivers = this.#emitter.listenerCount(topic) + this.#emitter.listenerCount(ANY);
+    const seq = ++this.#seq;
+    const listeners = this.#byTopic.get(topic);
+    const receivers = (listeners === undefined ? 0 : listeners.length) + this.#any.length;
+    // Nobody listens: no envelope, no clock read.
     if (receivers === 0) return 0;
+    // Not frozen at run time: the type is readonly, and freezing doubled publish cost.
+    const envelope: Envelope = { topic, payload, seq, at: Date.now() };
     if (this.#dispatching) {
       this.#deferred.push(envelope);
       return receivers;
     }
     this.#dispatching = true;
     try {
-      this.#dispatch(envelope);
-      for (let i = 0; i < this.#deferred.length; i++) this.#dispatch(this.#deferred[i] as Envelope);
+      this.#dispatch(envelope, listeners);
+      if (this.#deferred.length > 0) this.#dispatchDeferred();
     } finally {
-      this.#deferred.length = 0;
       this.#dispatching = false;
     }
     return receivers;
@@ -199,21 +206,21 @@ export class EventBus<Events extends object> {
     const wrapped: Listener = (envelope) => {
       if (envelope.seq <= since) return;
       try {
-        if (lockdepOn) runInOwnFlow(() => call(envelope.payload, envelope));
+        if (lockdepOn) callInOwnFlow(call, envelope);
         else call(envelope.payload, envelope);
       } catch (error) {
         this.#report(error, envelope);
       }
     };
     const key = topic === '*' ? ANY : topic;
-    this.#emitter.on(key, wrapped);
+    this.#attach(key, wrapped);
     this.#listeners++;
     let attached = true;
     return () => {
       if (!attached) return;
       attached = false;
       if (this.#closed) return;
-      this.#emitter.off(key, wrapped);
+      this.#detach(key, wrapped);
       this.#listeners--;
     };
   }
@@ -262,14 +269,14 @@ export class EventBus<Events extends object> {
       const deliver: Listener = (envelope) => {
         if (envelope.seq > since) port.deliver(envelope as E);
       };
-      for (const key of keys) this.#emitter.on(key, deliver);
+      for (const key of keys) this.#attach(key, deliver);
       const subscriber: Subscriber = { port, topics: named, buffer: capacity, whenFull };
       this.#subscriptions.add(subscriber);
       const detachSignal = onAbort(signal, () => port.end('aborted'));
       return () => {
         detachSignal();
         if (this.#closed) return;
-        for (const key of keys) this.#emitter.off(key, deliver);
+        for (const key of keys) this.#detach(key, deliver);
         this.#subscriptions.delete(subscriber);
       };
     });
@@ -283,7 +290,8 @@ export class EventBus<Events extends object> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#emitter.removeAllListeners();
+    this.#byTopic.clear();
+    this.#any = NONE;
     this.#listeners = 0;
     const subscribers = [...this.#subscriptions];
     this.#subscriptions.clear();
@@ -295,9 +303,42 @@ export class EventBus<Events extends object> {
     this.close();
   }
 
-  #dispatch(envelope: Envelope): void {
-    this.#emitter.emit(envelope.topic, envelope);
-    this.#emitter.emit(ANY, envelope);
+  /**
+   * The topic's listeners (as they were when it was published) first, then those of
+   * every topic (looked up after the first ran).
+   */
+  #dispatch(envelope: Envelope, listeners: readonly Listener[] | undefined): void {
+    if (listeners !== undefined) for (const listener of listeners) listener(envelope);
+    for (const listener of this.#any) listener(envelope);
+  }
+
+  /** Events published by listeners during a dispatch, in order (more may join meanwhile). */
+  #dispatchDeferred(): void {
+    const deferred = this.#deferred;
+    try {
+      for (let i = 0; i < deferred.length; i++) {
+        const envelope = deferred[i] as Envelope;
+        this.#dispatch(envelope, this.#byTopic.get(envelope.topic));
+      }
+    } finally {
+      deferred.length = 0;
+    }
+  }
+
+  #attach(key: TopicKey, listener: Listener): void {
+    if (key === ANY) this.#any = [...this.#any, listener];
+    else this.#byTopic.set(key, [...(this.#byTopic.get(key) ?? NONE), listener]);
+  }
+
+  /** Removes one registration of `listener` (the same function may be attached twice). */
+  #detach(key: TopicKey, listener: Listener): void {
+    const list = key === ANY ? this.#any : (this.#byTopic.get(key) ?? NONE);
+    const at = list.lastIndexOf(listener);
+    if (at < 0) return;
+    const rest = [...list.slice(0, at), ...list.slice(at + 1)];
+    if (key === ANY) this.#any = rest;
+    else if (rest.length === 0) this.#byTopic.delete(key);
+    else this.#byTopic.set(key, rest);
   }
 
   #report(error: unknown, envelope: Envelope): void {
@@ -321,7 +362,11 @@ export class EventBus<Events extends object> {
   }
 }
 
-function topicKeys(topics: unknown): (string | symbol)[] {
+/** Where a listener is registered: a topic, or every topic. */
+const ANY: unique symbol = Symbol('any topic');
+type TopicKey = string | typeof ANY;
+
+function topicKeys(topics: unknown): TopicKey[] {
   if (topics === '*') return [ANY];
   const list: unknown[] =
     typeof topics === 'string' ? [topics] : Array.isArray(topics) ? topics : [];
@@ -331,6 +376,18 @@ function topicKeys(topics: unknown): (string | symbol)[] {
     );
   }
   return [...new Set(list as string[])];
+}
+
+/**
+ * Calls a listener in a flow of its own (lockdep on). Apart from the listener wrapper so
+ * the wrapper captures nothing per call: a closure over the envelope there would cost a
+ * context allocation per listener per event even with lockdep off.
+ */
+function callInOwnFlow(
+  call: (payload: unknown, envelope: Envelope) => void,
+  envelope: Envelope,
+): void {
+  runInOwnFlow(() => call(envelope.payload, envelope));
 }
 
 function describeTopics(topics: unknown): string {

@@ -182,6 +182,34 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /**
+   * Takes every value available now, without waiting: everything buffered, oldest first,
+   * then the values of senders waiting for room (each of whose sends resolves, as a
+   * receive would resolve it). The batched counterpart of {@link Channel.tryReceive}:
+   * one call, one array, however many values, and the same counters (`received` counts
+   * each value).
+   * @returns the values, `[]` when none is available (check `closed` to tell an empty
+   * open channel from a closed and drained one).
+   * @example
+   * ```ts
+   * const inbox = new Channel<string>({ capacity: 16 });
+   * for (const item of ['a', 'b']) inbox.trySend(item);
+   * const taken = inbox.takeAll(); // everything buffered, without waiting
+   * ```
+   */
+  takeAll(): T[] {
+    const values = this.#buffer.size > 0 ? this.#buffer.drain() : [];
+    this.#received += values.length;
+    // Waiting senders (only under 'block') hand their values over in arrival order.
+    for (let s = this.#senders.peek(); s; s = this.#senders.peek()) {
+      values.push(s.data);
+      this.#sent++;
+      this.#received++;
+      this.#senders.grant(s, true);
+    }
+    return values;
+  }
+
+  /**
    * Waits for the next value.
    * @throws ClosedError once the channel is closed and drained.
    * @throws an abort error if the signal aborts before a value arrives.

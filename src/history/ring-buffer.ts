@@ -69,6 +69,19 @@ export class RingBuffer<T> {
     return out;
   }
 
+  /** Removes every item and returns them, oldest first. O(size). */
+  drain(): T[] {
+    const out = new Array<T>(this.#size);
+    for (let i = 0; i < out.length; i++) {
+      const at = this.#index(i);
+      out[i] = this.#slots[at] as T;
+      this.#slots[at] = undefined;
+    }
+    this.#head = 0;
+    this.#size = 0;
+    return out;
+  }
+
   /** Removes every item. */
   clear(): void {
     this.#slots.fill(undefined);

@@ -1,7 +1,7 @@
 import { abortErrorOf, throwIfAborted } from '../abort.js';
 import { ClosedError, QueueFullError } from '../errors.js';
 import { WaitList } from '../internal/wait-list.js';
-import type { JobRecord } from './job.js';
+import type { JobRecord } from './job-record.js';
 import { LazyHeap, highestFirst, lowestFirst, type Slot } from './lazy-heap.js';
 
 /**

@@ -1,7 +1,8 @@
 import { TimeoutError } from '../errors.js';
 import { enabled as lockdepOn, runInOwnFlow } from '../sync/lockdep.js';
 import { after, type Timer } from '../internal/timer.js';
-import type { JobRecord, TaskContext } from './job.js';
+import type { JobRecord } from './job-record.js';
+import type { TaskContext } from './job.js';
 
 /** What an attempt reports back to its pool. @internal */
 export interface AttemptHost {
@@ -23,7 +24,6 @@ export interface AttemptHost {
  * @internal
  */
 export class Attempt implements TaskContext {
-  readonly id: string;
   readonly attempt: number;
   aborted = false;
   abortReason: unknown = undefined;
@@ -35,7 +35,6 @@ export class Attempt implements TaskContext {
   #stall: Timer | undefined;
 
   constructor(job: JobRecord, host: AttemptHost, stallAfterMs: number | undefined) {
-    this.id = job.id;
     this.attempt = job.attempt;
     this.#job = job;
     this.#host = host;
@@ -79,6 +78,11 @@ export class Attempt implements TaskContext {
       (value) => this.#host.ended(this.#job, this, true, value),
       (error: unknown) => this.#host.ended(this.#job, this, false, error),
     );
+  }
+
+  /** The job's id, built when a task reads it (most never do). */
+  get id(): string {
+    return this.#job.id;
   }
 
   get signal(): AbortSignal {

@@ -1,12 +1,7 @@
 import { onAbort, type AbortOptions } from '../abort.js';
 import { AbortError, TimeoutError } from '../errors.js';
 import { after } from '../internal/timer.js';
-import type { Attempt } from './attempt.js';
-import type { Slot } from './lazy-heap.js';
-import type { ProgressCoalescer } from './progress.js';
-import type { NormalizedRetry } from './retry.js';
-import type { TrackedRun } from './tracking.js';
-import type { Timer } from '../internal/timer.js';
+import type { JobRecord } from './job-record.js';
 
 /**
  * `queued → running → succeeded | failed | cancelled`, with `retrying` between attempts;
@@ -112,75 +107,6 @@ export interface JobView {
   readonly stalled: boolean;
   readonly error: ErrorView | undefined;
   readonly meta: Readonly<Record<string, unknown>> | undefined;
-}
-
-/**
- * The pool's own record of a job. Only the pool writes it; everyone else reads
- * {@link JobView} copies.
- *
- * | field | valid while | written by |
- * | --- | --- | --- |
- * | `id`, `type`, `typeIndex`, `seq`, `key`, `timeoutMs`, `retry`, `meta`, `queuedAt` | always | `submit` (never changed) |
- * | `priority`, `rank` | always | `submit`; raised by a joiner |
- * | `status` | always | the pool at each transition |
- * | `slot` | `queued` (undefined otherwise) | enqueue; cleared on start, cancel, eviction |
- * | `task` | until finished (then a stub) | `submit`, `#finish` |
- * | `attempt`, `startedAt`, `stalled` | from the first start | each start; the stall timer |
- * | `progress`, `note` | `running` (the last attempt's after) | the task's `progress()` |
- * | `current` | `running` | start; cleared when the attempt ends |
- * | `backoff` | `retrying` | a failed attempt; cleared on re-enqueue or cancel |
- * | `tracking` | from its first start until finished, with a tracker | the first start; `#finish` |
- * | `reporter` | while progress events are pending | the progress coalescer |
- * | `error` | `retrying`, `failed`, `cancelled` | the failure, cancel or eviction |
- * | `finishedAt`, `outcome` | finished | `#finish` |
- * | `cancelRequested`, `cancelReason` | once a cancel reached the job | `#cancel`, close |
- * | `claims`, `detach` | until finished | each caller (creator and joiners); its withdrawal |
- * | `resultPromise`, `resolve`, `reject` | once `result` was read | `Job.result`; settled by `#finish` |
- * @internal
- */
-export interface JobRecord {
-  readonly id: string;
-  readonly typeIndex: number;
-  readonly type: string;
-  priority: number;
-  /** Heap order: higher first; with aging, a time-invariant rank (see WorkPool). */
-  rank: number;
-  readonly seq: number;
-  readonly key: string | undefined;
-  /** Replaced by a stub when the job finishes, so its closure can be collected. */
-  task: Task<unknown>;
-  readonly timeoutMs: number | undefined;
-  readonly retry: NormalizedRetry | undefined;
-  readonly meta: Readonly<Record<string, unknown>> | undefined;
-  readonly queuedAt: number;
-  status: JobStatus;
-  /** The job's live entry in its type's queue (and the eviction index) while queued. */
-  slot: Slot<JobRecord> | undefined;
-  attempt: number;
-  startedAt: number | undefined;
-  finishedAt: number | undefined;
-  progress: number;
-  note: string | undefined;
-  stalled: boolean;
-  error: ErrorView | undefined;
-  cancelReason: unknown;
-  cancelRequested: boolean;
-  current: Attempt | undefined;
-  backoff: Timer | undefined;
-  /** Its run in the failure tracker (keyed jobs of a tracked type): begun at its first start. */
-  tracking: Promise<TrackedRun> | undefined;
-  reporter: ProgressCoalescer | undefined;
-  /** Callers still waiting on the job: its creator and every joiner that has not withdrawn. */
-  claims: number;
-  /** Removes every caller's signal listener and wait timer. */
-  detach: (() => void) | undefined;
-  outcome:
-    | { readonly ok: true; readonly value: unknown }
-    | { readonly ok: false; readonly error: unknown }
-    | undefined;
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((error: unknown) => void) | undefined;
-  resultPromise: Promise<unknown> | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { callable, finite, options, optionalName, optionalSignal } from '../validate.js';
-import type { JobOptions, JobRecord, Task } from './job.js';
+import type { JobOptions, Task } from './job.js';
 import { timeLimit } from './options.js';
 import { normalizeRetry, type NormalizedRetry } from './retry.js';
 import type { TypeQueue } from './type-queue.js';
@@ -68,53 +68,5 @@ export function prepareSubmission(
     retry: o.retry === undefined ? d.retry : normalizeRetry('retry', o.retry),
     signal: optionalSignal('signal', o.signal),
     meta: o.meta === undefined ? undefined : frozenCopy('meta', o.meta as Record<string, unknown>),
-  };
-}
-
-/** What the pool decides for a new record; the rest comes from the submission. @internal */
-export interface RecordStart {
-  readonly id: string;
-  readonly rank: number;
-  readonly seq: number;
-  readonly task: Task<unknown>;
-  readonly now: number;
-}
-
-/** A new job record, queued for its first attempt, with its creator as its one caller. @internal */
-export function newRecord(s: Submission, start: RecordStart): JobRecord {
-  return {
-    id: start.id,
-    typeIndex: s.queue.index,
-    type: s.queue.name,
-    priority: s.priority,
-    rank: start.rank,
-    seq: start.seq,
-    key: s.key,
-    task: start.task,
-    timeoutMs: s.timeoutMs,
-    retry: s.retry,
-    meta: s.meta,
-    queuedAt: start.now,
-    status: 'queued',
-    slot: undefined,
-    attempt: 0,
-    startedAt: undefined,
-    finishedAt: undefined,
-    progress: 0,
-    note: undefined,
-    stalled: false,
-    error: undefined,
-    cancelReason: undefined,
-    cancelRequested: false,
-    current: undefined,
-    backoff: undefined,
-    tracking: undefined,
-    reporter: undefined,
-    claims: 1,
-    detach: undefined,
-    outcome: undefined,
-    resolve: undefined,
-    reject: undefined,
-    resultPromise: undefined,
   };
 }

@@ -1,5 +1,5 @@
 import { RingBuffer } from '../history/ring-buffer.js';
-import type { JobRecord } from './job.js';
+import type { JobRecord } from './job-record.js';
 import { LazyHeap, highestFirst, type Slot } from './lazy-heap.js';
 import type { NormalizedType } from './options.js';
 

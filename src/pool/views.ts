@@ -1,6 +1,7 @@
 import { Heap } from 'heap-js';
 import { WorkbusError } from '../errors.js';
-import type { ErrorView, JobRecord, JobView } from './job.js';
+import type { ErrorView, JobView } from './job.js';
+import type { JobRecord } from './job-record.js';
 import { highestFirst, type Slot } from './lazy-heap.js';
 import { isLive, type TypeQueue } from './type-queue.js';
 

@@ -21,11 +21,11 @@ import {
   cancelError,
   type JobHost,
   type JobOptions,
-  type JobRecord,
   type JobStatus,
   type JobView,
   type Task,
 } from './job.js';
+import { JobRecord } from './job-record.js';
 import type {
   TaskType,
   TypeName,
@@ -44,7 +44,8 @@ import { ProgressCoalescer } from './progress.js';
 import { backoffDelay } from './retry.js';
 import type { KeyHold, KeyTracker, TrackedRun } from './tracking.js';
 import type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './snapshot.js';
-import { newRecord, prepareSubmission, type Submission } from './submission.js';
+import { keepShapes } from './shapes.js';
+import { prepareSubmission, type Submission } from './submission.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
 import { deepFreeze, errorView, jobView, queuedInOrder } from './views.js';
 import { WorkerRunner } from './worker-runner.js';
@@ -88,7 +89,6 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   #state: State = 'open';
   #paused = false;
   #drain = false;
-  #ids = 0;
   #seq = 0;
   readonly #t0 = Date.now();
   #running = 0;
@@ -109,8 +109,11 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   #detachParent: () => void = noop;
   /** Outcomes of keyed jobs being written to their tracker; their results settle after. */
   readonly #recording = new Set<Promise<void>>();
-  /** Aborts the tracker writes still pending when `close` gives up on running jobs. */
-  readonly #recordsAbort = new AbortController();
+  /**
+   * Aborts the tracker writes still pending when `close` gives up on running jobs. Made
+   * by the first tracker write: a pool without one closes without an abort to dispatch.
+   */
+  #recordsAbort: AbortController | undefined;
   /** What jobs and attempts call back into; private, so nobody else can. */
   readonly #host: JobHost & AttemptHost = {
     withdraw: (record, reason) => this.#withdraw(record, reason),
@@ -126,6 +129,8 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    */
   constructor(options: WorkPoolOptions<Types>) {
     this.#o = normalizeOptions(options);
+    // The pool's and its jobs' hidden classes must outlive a burst of work (see shapes.ts).
+    keepShapes(() => new WorkPool({ concurrency: 1, types: { shape: { concurrency: 1 } } }));
     this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i));
     for (const q of this.#queues) this.#byName.set(q.name, q);
     this.#typeNames = this.#queues.map((q) => q.name);
@@ -415,23 +420,26 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     this.#detachParent();
     this.#detachParent = noop;
     this.#room.close();
-    const reason = new ClosedError('WorkPool closed');
+    // Built only if something is cancelled: a stack trace per close of an idle pool is
+    // most of what a short-lived pool costs.
+    let closed: ClosedError | undefined;
+    const reason = (): ClosedError => (closed ??= new ClosedError('WorkPool closed'));
     if (!drain) this.#cancelWaiting(reason);
     const abandoned: string[] = [];
     if (!(await this.#idleWithin(graceMs))) {
       this.#cancelWaiting(reason);
-      for (const job of [...this.#runningJobs]) this.#cancel(job, reason);
+      for (const job of [...this.#runningJobs]) this.#cancel(job, reason());
       if (!(await this.#idleWithin(this.#o.abortGraceMs))) {
         for (const job of [...this.#runningJobs]) {
           abandoned.push(job.id);
-          this.#abandon(job, reason);
+          this.#abandon(job, reason());
         }
       }
     }
     this.#clearRateTimer();
     // Outcomes still being recorded past the grace are given up (reported as
     // tracker.failed); their jobs' results then settle.
-    this.#recordsAbort.abort(reason);
+    this.#recordsAbort?.abort(reason());
     await Promise.all([...this.#recording]);
     await Promise.all([...this.#runners.values()].map((runner) => runner.destroy()));
     this.#state = 'closed';
@@ -486,16 +494,16 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     const now = Date.now();
     const aging = this.#o.aging;
     const runner = this.#runners.get(queue.name);
-    const record = newRecord(s, {
-      id: `job-${++this.#ids}`,
+    const record = new JobRecord(
+      s,
+      ++this.#seq,
       // Aging raises every queued job's effective priority at the same rate, so the order
       // between two jobs depends only on priority − queuedAt·by/everyMs: a time-invariant
       // rank that a heap can keep ordered without re-sorting as time passes.
-      rank: aging ? s.priority - ((now - this.#t0) * aging.by) / aging.everyMs : s.priority,
-      seq: ++this.#seq,
-      task: s.task ?? (runner as WorkerRunner).task(s.input),
+      aging ? s.priority - ((now - this.#t0) * aging.by) / aging.everyMs : s.priority,
+      s.task ?? (runner as WorkerRunner).task(s.input),
       now,
-    });
+    );
     const hold = this.#hold(queue, s.key);
     if (hold !== undefined) {
       if (reserved) this.#room.giveBack();
@@ -562,8 +570,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       do {
         this.#dispatchAgain = false;
         let opensAt = Number.POSITIVE_INFINITY;
+        // One clock reading per round: the jobs a round starts start at the same instant.
+        const now = this.#running < this.#o.concurrency && this.#room.queued > 0 ? Date.now() : 0;
         while (this.#running < this.#o.concurrency && this.#room.queued > 0) {
-          const now = Date.now();
           let best: TypeQueue | undefined;
           let bestJob: JobRecord | undefined;
           for (const q of this.#queues) {
@@ -638,7 +647,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       try {
         // Not the attempt's signal: a time limit that passes meanwhile fails the job, and
         // that failure must find its run recorded. A cancel is seen once the record is made.
-        tracking = tracker.begin(key, { signal: this.#recordsAbort.signal });
+        tracking = tracker.begin(key, { signal: this.#recordsSignal });
       } catch (error) {
         tracking = Promise.reject(error);
       }
@@ -786,12 +795,18 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     }
   }
 
-  /** Cancels every queued and retrying job. */
-  #cancelWaiting(reason: unknown): void {
-    for (const job of [...this.#retryingJobs]) this.#cancel(job, reason);
+  /** Cancels every queued and retrying job, with the reason `reason()` makes (if any). */
+  #cancelWaiting(reason: () => unknown): void {
+    for (const job of [...this.#retryingJobs]) this.#cancel(job, reason());
     for (const q of this.#queues) {
-      for (let job = q.peek(); job !== undefined; job = q.peek()) this.#cancel(job, reason);
+      for (let job = q.peek(); job !== undefined; job = q.peek()) this.#cancel(job, reason());
     }
+  }
+
+  /** The signal of tracker writes (see `#recordsAbort`). */
+  get #recordsSignal(): AbortSignal {
+    this.#recordsAbort ??= new AbortController();
+    return this.#recordsAbort.signal;
   }
 
   #abandon(job: JobRecord, reason: unknown): void {
@@ -872,7 +887,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     } catch {
       return; // never recorded as running (its error failed the attempt): nothing to end
     }
-    const options = { signal: this.#recordsAbort.signal };
+    const options = { signal: this.#recordsSignal };
     try {
       if (status === 'succeeded') await run.succeeded(options);
       else if (status === 'failed' && !isAbortError(value)) await run.failed(value, options);

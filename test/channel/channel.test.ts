@@ -322,6 +322,55 @@ describe("whenFull: 'block'", () => {
   });
 });
 
+describe('takeAll', () => {
+  it('takes every buffered value at once, oldest first, counting each as received', () => {
+    const ch = new Channel<number>({ capacity: 4 });
+    for (const v of [1, 2, 3]) ch.trySend(v);
+    expect(ch.takeAll()).toEqual([1, 2, 3]);
+    expect(ch.size).toBe(0);
+    expect(ch.stats).toEqual(stats(3, 3, 0, 0, 3));
+  });
+
+  it('returns an empty array when nothing is available, open or closed', () => {
+    const ch = new Channel<number>({ capacity: 2 });
+    expect(ch.takeAll()).toEqual([]);
+    ch.close();
+    expect(ch.takeAll()).toEqual([]);
+    expect(ch.stats).toEqual(stats(0, 0, 0, 0, 0));
+  });
+
+  it('takes waiting senders’ values after the buffer, in arrival order, and resolves their sends', async () => {
+    const ch = new Channel<number>({ capacity: 1 });
+    ch.trySend(1);
+    const second = ch.send(2);
+    const third = ch.send(3);
+    expect(ch.takeAll()).toEqual([1, 2, 3]);
+    await expect(second).resolves.toBe(true);
+    await expect(third).resolves.toBe(true);
+    expect(ch.stats).toEqual(stats(3, 3, 0, 0, 1));
+  });
+
+  it('drains what a closed channel still holds, then receive reports it closed', async () => {
+    const ch = new Channel<number>({ capacity: 2 });
+    ch.trySend(1);
+    ch.close();
+    expect(ch.takeAll()).toEqual([1]);
+    expectClosed(await rejectionOf(ch.receive()), 'closed');
+  });
+
+  it('takes the same values, in the same order, as tryReceive until empty', () => {
+    const fill = (ch: Channel<number>): void => {
+      for (let v = 0; v < 7; v++) ch.trySend(v);
+    };
+    const one = new Channel<number>({ capacity: 3, whenFull: 'drop-oldest' });
+    const all = new Channel<number>({ capacity: 3, whenFull: 'drop-oldest' });
+    fill(one);
+    fill(all);
+    expect(all.takeAll()).toEqual(drain(one));
+    expect(all.stats).toEqual(one.stats);
+  });
+});
+
 describe("capacity 0 (rendezvous) under 'block'", () => {
   it('trySend fails when no receiver is waiting, and nothing is counted', () => {
     const ch = new Channel<number>({ capacity: 0 });

@@ -26,6 +26,16 @@ describe('RingBuffer', () => {
     expect(ring.push(undefined)).toEqual({ evicted: undefined });
   });
 
+  it('drains every item oldest first, leaving it empty and usable', () => {
+    const ring = new RingBuffer<number>(3);
+    for (const n of [1, 2, 3, 4]) ring.push(n); // wrapped around: 1 evicted
+    expect(ring.drain()).toEqual([2, 3, 4]);
+    expect(ring.size).toBe(0);
+    expect(ring.drain()).toEqual([]);
+    ring.push(5);
+    expect(ring.toArray()).toEqual([5]);
+  });
+
   it('shifts the oldest item and returns undefined when empty', () => {
     const ring = new RingBuffer<number>(2);
     ring.push(1);
