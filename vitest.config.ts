@@ -21,6 +21,9 @@ export default defineConfig({
     globalSetup: ['test/helpers/redis-setup.ts'],
     reporters: ['default', 'json'],
     outputFile: { json: '.reports/vitest.json' },
+    // Vitest leaves one core to itself by default: on the 2-core CI machine that is one
+    // file at a time, and most files wait on child processes, threads or sockets.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 30_000,
   },
