@@ -5,6 +5,7 @@
 import { benchBridge } from './bridge.js';
 import { benchBus } from './bus.js';
 import { benchDedup } from './dedup.js';
+import { benchDistributed } from './distributed.js';
 import { benchFeed } from './feed.js';
 import { benchLockdep } from './lockdep.js';
 import { benchPool } from './pool.js';
@@ -24,3 +25,4 @@ await benchStore(scale);
 await benchDedup(scale);
 await benchFeed(scale);
 await benchBridge(scale);
+await benchDistributed(scale);

@@ -34,6 +34,7 @@ import {
   type NormalizedDistributedOptions,
   type NormalizedDistributedType,
 } from './options.js';
+import { EarlyOutcomes } from './early-outcomes.js';
 import { bullPriority } from './priority.js';
 import { RedisKeyedSemaphore } from './redis-semaphore.js';
 import { decodeError, encodeError, failureOf, type WireError, type WireJob } from './wire.js';
@@ -115,8 +116,9 @@ export class DistributedJob<R = unknown> {
    * Settles when the job ends, in whichever process ran it: its handler's value (as
    * JSON), or an abort error when it was cancelled, `TimeoutError` when its last attempt
    * timed out, `JobFailedError` (the worker's error as data) when it failed, or
-   * `ClosedError` when this pool closed first (the job goes on). Never reports an
-   * unhandled rejection.
+   * `ClosedError` when this pool closed first (the job goes on), `RedisUnavailableError`
+   * when the job was gone from Redis after a reconnect. Never reports an unhandled
+   * rejection.
    */
   readonly result: Promise<R>;
   readonly #pool: DistributedPool;
@@ -195,6 +197,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
   readonly #cancels: Redis | undefined;
   readonly #types: ReadonlyMap<string, TypeRuntime>;
   readonly #waiters = new Map<string, Waiter[]>();
+  readonly #early = new EarlyOutcomes<{ readonly ok: boolean; readonly value: unknown }>();
   readonly #running = new Map<string, Running>();
   #whenIdle: (() => void)[] = [];
   #sweeps: Timer[] = [];
@@ -254,7 +257,15 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     const connection = bullConnection(o.connection) as ConnectionOptions;
     for (const t of o.types.values()) {
       const queue = new Queue(t.name, { connection, prefix: o.name });
-      const events = new QueueEvents(t.name, { connection, prefix: o.name });
+      // QueueEvents reads from '$' by default, which is resolved when its first XREAD
+      // runs, some time after it is ready: a job finished in between would never settle.
+      // Reading on from the stream's last entry as of now misses nothing.
+      const [last] = await this.#client.xrevrange(queue.keys['events'] ?? '', '+', '-', 'COUNT', 1);
+      const events = new QueueEvents(t.name, {
+        connection,
+        prefix: o.name,
+        lastEventId: last?.[0] ?? '0-0',
+      });
       const worker =
         t.handler === undefined
           ? undefined
@@ -357,13 +368,18 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
         `Redis is unavailable (submit a "${type}" job): the connection is ${this.#client.status}`,
       );
     }
-    const added = await bounded(
-      t.queue.add(type, data, bullOptions),
-      signal,
-      `submit a "${type}" job`,
-    );
+    const ticket = this.#early.begin();
+    let added: BullJob;
+    try {
+      added = await bounded(t.queue.add(type, data, bullOptions), signal, `submit a "${type}" job`);
+    } catch (error) {
+      this.#early.end(ticket, undefined);
+      throw error;
+    }
     const id = added.id ?? '';
     const job = new DistributedJob<R>(this, id, type, this.#wait(type, id) as Promise<R>);
+    const early = this.#early.end(ticket, id);
+    if (early !== undefined) this.#settle(id, early.ok, early.value);
     this.#emit('job.queued', viewOf(added, 'queued'));
     return job;
   }
@@ -593,16 +609,26 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
   /** Redis is back: read the waited jobs' states a few times as BullMQ reconnects too. */
   #reconnected(): void {
     for (const timer of this.#sweeps) timer.clear();
-    this.#sweeps = SWEEPS_MS.map((ms) => after(ms, () => void this.#sweep()));
+    this.#sweeps = SWEEPS_MS.map((ms, n) =>
+      after(ms, () => void this.#sweep(n === SWEEPS_MS.length - 1)),
+    );
   }
 
-  async #sweep(): Promise<void> {
+  /**
+   * `final`: the last sweep after a reconnect, when a waited job that is no longer in
+   * Redis is taken as lost (a restart without persistence, or finished and pruned while
+   * the connection was down) rather than left to wait forever.
+   */
+  async #sweep(final: boolean): Promise<void> {
     for (const [id, list] of [...this.#waiters]) {
       const t = this.#types.get(list[0]?.type ?? '');
       if (t === undefined || this.#state === 'closed') return;
       try {
         const job = await BullJob.fromId(t.queue, id);
-        if (job === undefined) continue;
+        if (job === undefined) {
+          if (final) this.#settle(id, false, lost(id));
+          continue;
+        }
         const state = await job.getState();
         if (state === 'completed') this.#settle(id, true, job.returnvalue);
         else if (state === 'failed') {
@@ -616,7 +642,10 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
 
   #settle(id: string, ok: boolean, value: unknown): void {
     const list = this.#waiters.get(id);
-    if (list === undefined) return;
+    if (list === undefined) {
+      this.#early.keep(id, { ok, value });
+      return;
+    }
     this.#waiters.delete(id);
     for (const w of list) {
       if (ok) w.resolve(value);
@@ -881,6 +910,12 @@ function progressWriter(
     pending = { fraction, note };
     if (timer === undefined) write();
   };
+}
+
+function lost(id: string): RedisUnavailableError {
+  return new RedisUnavailableError(
+    `Job ${id} is no longer in Redis after a reconnect: Redis restarted without persistence, or the job finished and was pruned (history) while this process was cut off`,
+  );
 }
 
 /** The retry delay drawn where the attempt failed (0 for an error BullMQ made itself). */

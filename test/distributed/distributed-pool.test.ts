@@ -340,4 +340,22 @@ describe('DistributedPool and a Redis restart', () => {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
+
+  it('rejects the result of a job that a restart without persistence lost, rather than waiting forever', async () => {
+    let server = await startRedis();
+    const name = poolName();
+    const producer = await DistributedPool.open({
+      connection: server.url,
+      name,
+      types: { t: { concurrency: 1 } },
+    });
+    const job = await producer.submit('t', 1);
+    await server.stop();
+    server = await startRedis({ port: server.port });
+    const error = await job.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect((error as Error).message).toContain(`Job ${job.id} is no longer in Redis`);
+    await producer.close();
+    await server.stop();
+  });
 });

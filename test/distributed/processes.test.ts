@@ -62,6 +62,17 @@ describe('DistributedPool across processes', () => {
     await stop(children);
   }, 600_000);
 
+  it('settles every result of a burst submitted as soon as the producer opens, the worker process finishing jobs as fast as they come', async () => {
+    const name = `${prefix}:${++names}`;
+    const children = await workers(name, 1, 30_000);
+    const producer = await DistributedPool.open({ connection: redisUrl(), name, types });
+    const inputs = Array.from({ length: 1000 }, (_, n) => n);
+    const jobs = await Promise.all(inputs.map((n) => producer.submit<number>('echo', n)));
+    expect(await Promise.all(jobs.map((job) => job.result))).toEqual(inputs);
+    await producer.close();
+    await stop(children);
+  });
+
   it('cancels a job running in another process: its handler sees the abort, it ends cancelled, not retried', async () => {
     const name = `${prefix}:${++names}`;
     const [worker] = await workers(name, 1, 30_000);

@@ -86,6 +86,38 @@ describe('RedisEventBus', () => {
     await bus.close();
   });
 
+  it('publishes with the same commands, each acknowledged, while a subscriber process is stopped (SIGSTOP), and the stream stays within maxLen', async () => {
+    const bus = await open({ maxLen: 500 });
+    const fixture = new URL('./fixtures/bus-child.ts', import.meta.url);
+    const publishes = async (count: number): Promise<Map<string, number>> => {
+      const before = await commandCalls();
+      for (let n = 1; n <= count; n++) await bus.publish('tick', { n });
+      const after = await commandCalls();
+      return new Map(
+        [...after].map(([command, calls]) => [command, calls - (before.get(command) ?? 0)]),
+      );
+    };
+    await bus.publish('tick', { n: 0 }); // loads the publish script (EVAL once, EVALSHA after)
+    const alone = await publishes(100);
+    const stopped = startChild(fixture, ['subscribe', redisUrl(), bus.name, '1000000']);
+    await stopped.line((l) => l === 'ready');
+    stopped.process.kill('SIGSTOP');
+    const beside = await publishes(5000);
+    // The stopped reader's one pending XREAD is answered by Redis, never by the publisher.
+    beside.delete('xread');
+    alone.delete('xread');
+    beside.delete('info');
+    alone.delete('info');
+    expect(new Map([...beside].filter(([, calls]) => calls > 0))).toEqual(
+      new Map([...alone].filter(([, calls]) => calls > 0).map(([c, calls]) => [c, calls * 50])),
+    );
+    // XADD … MAXLEN ~ trims whole nodes (100 entries by default): a node's worth over at most.
+    expect(await admin().xlen(bus.name)).toBeLessThanOrEqual(500 + 100);
+    stopped.process.kill('SIGKILL');
+    await stopped.exited;
+    await bus.close();
+  });
+
   it('replays what came after the last seq seen to a subscriber that resumes', async () => {
     const bus = await open();
     const first = await bus.subscribe('tick');
@@ -164,6 +196,14 @@ function clientsNamed(list: unknown, name: string): number {
   return String(list)
     .split('\n')
     .filter((line) => line.includes(` name=${name} `)).length;
+}
+
+/** Calls per command since the server started (`INFO commandstats`). */
+async function commandCalls(): Promise<Map<string, number>> {
+  const info = await admin().info('commandstats');
+  return new Map(
+    [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1] ?? '', Number(m[2])]),
+  );
 }
 
 /** Polls a condition the reader makes true asynchronously (it reads from Redis). */
