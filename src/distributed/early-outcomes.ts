@@ -36,7 +36,9 @@ export class EarlyOutcomes<T> {
    * of that job if it came first.
    */
   end(ticket: number, id: string | undefined): T | undefined {
-    const found = id === undefined ? undefined : this.#kept.get(id);
+    const kept = id === undefined ? undefined : this.#kept.get(id);
+    // One that came before this submit began is another job's (ids are never reused).
+    const found = kept !== undefined && kept.at > ticket ? kept : undefined;
     this.#inFlight.delete(ticket);
     let oldest = Infinity;
     for (const t of this.#inFlight) {
