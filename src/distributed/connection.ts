@@ -11,11 +11,14 @@ export type RedisConnection = string | RedisOptions;
  * - `'command'`: requests that must never hang while Redis is down (publish, submit,
  *   cancel, semaphore calls): no offline queue, so a call made while the connection is
  *   down fails at once with `RedisUnavailableError`, and a 5 s command time limit;
- * - `'blocking'`: a reader parked in `XREAD BLOCK` or a pub/sub subscriber: reconnects
- *   on its own and resends its command (its owner loops).
+ * - `'waiting'`: waits a Redis outage out, as BullMQ's own connections do: commands made
+ *   while it is down are queued and sent once it is back. For a reader parked in
+ *   `XREAD BLOCK` or a pub/sub subscriber (it reconnects and resends its command), and
+ *   for a worker's bookkeeping around a job it holds (cancel flag, per-key lease,
+ *   counters), which must not fail the job because Redis blinked.
  * @internal
  */
-export type ClientRole = 'command' | 'blocking';
+export type ClientRole = 'command' | 'waiting';
 
 /** @internal Validates a connection option. */
 export function connectionOption(field: string, value: unknown): RedisConnection {

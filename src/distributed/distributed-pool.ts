@@ -95,6 +95,18 @@ interface Waiter {
  */
 const SWEEPS_MS = [500, 2000, 8000];
 
+/**
+ * A worker process's own connections, both waiting a Redis outage out: `cancels`
+ * subscribes to the cancel channel; `books` carries the bookkeeping around a job held
+ * (cancel flag, per-key lease, counters). A job must not fail because Redis blinked while
+ * it ran: BullMQ's connections wait for Redis, so ours around its jobs wait too, while
+ * the pool's command connection (submit, cancel, snapshot) keeps failing at once.
+ */
+interface WorkerClients {
+  readonly cancels: Redis;
+  readonly books: Redis;
+}
+
 interface TypeRuntime {
   readonly options: NormalizedDistributedType;
   readonly queue: Queue;
@@ -194,7 +206,8 @@ export class DistributedJob<R = unknown> {
 export class DistributedPool<Types extends DistributedTypesOptions = DistributedTypesOptions> {
   readonly #o: NormalizedDistributedOptions;
   readonly #client: Redis;
-  readonly #cancels: Redis | undefined;
+  /** The workers' connections, when this process has handlers: see {@link WorkerClients}. */
+  readonly #workers: WorkerClients | undefined;
   readonly #types: ReadonlyMap<string, TypeRuntime>;
   readonly #waiters = new Map<string, Waiter[]>();
   readonly #early = new EarlyOutcomes<{ readonly ok: boolean; readonly value: unknown }>();
@@ -210,12 +223,12 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
   private constructor(
     o: NormalizedDistributedOptions,
     client: Redis,
-    cancels: Redis | undefined,
+    workers: WorkerClients | undefined,
     types: Map<string, TypeRuntime>,
   ) {
     this.#o = o;
     this.#client = client;
-    this.#cancels = cancels;
+    this.#workers = workers;
     this.#types = types;
     this.#detachSignal = onAbort(o.signal, () => void this.close({ graceMs: 0 }));
   }
@@ -234,17 +247,25 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     const label = `${o.name}:pool`;
     const client = await openClient(o.connection, 'command', label, o.signal);
     const hasWorkers = [...o.types.values()].some((t) => t.handler !== undefined);
-    let cancels: Redis | undefined;
+    const workers: { -readonly [K in keyof WorkerClients]?: Redis } = {};
     const types = new Map<string, TypeRuntime>();
     let pool: DistributedPool<Types> | undefined;
     try {
-      if (hasWorkers) cancels = await openClient(o.connection, 'blocking', label, o.signal);
-      pool = new DistributedPool<Types>(o, client, cancels, types);
+      if (hasWorkers) {
+        workers.cancels = await openClient(o.connection, 'waiting', `${label}:cancels`, o.signal);
+        workers.books = await openClient(o.connection, 'waiting', `${label}:books`, o.signal);
+      }
+      pool = new DistributedPool<Types>(
+        o,
+        client,
+        hasWorkers ? (workers as WorkerClients) : undefined,
+        types,
+      );
       await pool.#start(types);
       return pool;
     } catch (error) {
       await Promise.allSettled([...types.values()].map((t) => closeType(t, true)));
-      if (cancels !== undefined) await closeClient(cancels);
+      await Promise.allSettled(Object.values(workers).map(closeClient));
       await closeClient(client);
       if (pool !== undefined) pool.#detachSignal();
       throw unavailable(error, 'open');
@@ -286,7 +307,8 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
         t.perKey === undefined
           ? undefined
           : new RedisKeyedSemaphore(
-              this.#client,
+              // Only workers take leases (t.perKey is a worker-side limit).
+              this.#workers?.books ?? this.#client,
               `${o.name}:perkey:${t.name}:`,
               t.perKey.limit,
               t.perKey.leaseMs,
@@ -308,9 +330,11 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     }
     // The first 'ready' came before this listener: each one now is a reconnect.
     this.#client.on('ready', () => this.#reconnected());
-    if (this.#cancels !== undefined) {
-      await this.#cancels.subscribe(`${o.name}:cancel`);
-      this.#cancels.on('message', (_channel: string, id: string) => this.#cancelRunning(id));
+    if (this.#workers !== undefined) {
+      await this.#workers.cancels.subscribe(`${o.name}:cancel`);
+      this.#workers.cancels.on('message', (_channel: string, id: string) =>
+        this.#cancelRunning(id),
+      );
     }
     for (const t of types.values()) {
       if (t.worker === undefined) continue;
@@ -518,7 +542,9 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     await Promise.allSettled(
       [...this.#types.values()].map((t) => closeType(t, abandoned.length > 0)),
     );
-    if (this.#cancels !== undefined) await closeClient(this.#cancels);
+    if (this.#workers !== undefined) {
+      await Promise.all([closeClient(this.#workers.cancels), closeClient(this.#workers.books)]);
+    }
     await closeClient(this.#client);
     const closed = new ClosedError(
       'The distributed pool closed before the job ended (it goes on in Redis)',
@@ -555,7 +581,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       // A job waiting in the queue is removed (its waiters hear 'removed'); a running
       // one is locked, so remove() leaves it, and the channel reaches its worker.
       const removed = await t.queue.remove(id).catch(() => 0);
-      if (removed === 1) await this.#count('cancelled');
+      if (removed === 1) await this.#count(this.#client, 'cancelled');
       else await this.#client.publish(`${this.#o.name}:cancel`, id);
     } catch (error) {
       throw unavailable(error, `cancel job ${id}`);
@@ -668,7 +694,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     this.#running.set(id, running);
     let lease: { release(): Promise<void> } | undefined;
     try {
-      if ((await this.#client.exists(`${this.#o.name}:cancelled:${id}`)) === 1) {
+      if ((await this.#books.exists(`${this.#o.name}:cancelled:${id}`)) === 1) {
         running.cause = CANCELLED;
         throw new AbortError(`Job ${id} was cancelled`);
       }
@@ -682,7 +708,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       }
       this.#emit('job.started', viewOf(job, 'running'));
       const value = await this.#attempt(t, job, data, running);
-      await this.#count('succeeded');
+      await this.#count(this.#books, 'succeeded');
       if (this.#state !== 'open') this.#completedAfterClose++;
       this.#emit('job.finished', { ...viewOf(job, 'succeeded'), finishedAt: Date.now() });
       return value === undefined ? null : value;
@@ -754,7 +780,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       return new DelayedError();
     }
     if (running.cause === CANCELLED) {
-      await this.#count('cancelled');
+      await this.#count(this.#books, 'cancelled');
       const view: WireError = {
         name: 'AbortError',
         message: `Job ${job.id ?? ''} was cancelled`,
@@ -782,7 +808,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     }
     const view = errorView(reported);
     if (!retry) {
-      await this.#count('failed');
+      await this.#count(this.#books, 'failed');
       this.#emit('job.finished', { ...viewOf(job, 'failed'), error: view, finishedAt: Date.now() });
       return new UnrecoverableError(encodeError(view));
     }
@@ -796,8 +822,13 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     return Object.assign(new Error(encodeError(view)), { workbusDelayMs: delayMs });
   }
 
-  async #count(status: 'succeeded' | 'failed' | 'cancelled'): Promise<void> {
-    await this.#client.hincrby(`${this.#o.name}:counts`, status, 1).catch(noop);
+  async #count(client: Redis, status: 'succeeded' | 'failed' | 'cancelled'): Promise<void> {
+    await client.hincrby(`${this.#o.name}:counts`, status, 1).catch(noop);
+  }
+
+  /** The worker side's connection (only called where a handler runs). */
+  get #books(): Redis {
+    return this.#workers?.books ?? this.#client;
   }
 
   #emit(topic: string, payload: unknown): void {

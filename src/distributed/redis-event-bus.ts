@@ -269,7 +269,7 @@ export class RedisEventBus<Events extends object> {
       );
     }
     throwIfAborted(signal);
-    const reader = await openClient(this.#connection, 'blocking', this.name, signal);
+    const reader = await openClient(this.#connection, 'waiting', this.name, signal);
     let start: { last: number; missed: number };
     try {
       start = await this.#startingPoint(after);
