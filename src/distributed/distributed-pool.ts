@@ -73,6 +73,9 @@ const SUBMIT_LIMIT_MS = 10_000;
 /** How long a cancel request is remembered for a job not yet started. */
 const CANCEL_TTL_MS = 24 * 3600 * 1000;
 
+/** How long a worker remembers a cancel heard for a job it was not running. */
+const CANCEL_HEARD_MS = 10 * 60 * 1000;
+
 /** Why a running job's signal aborted, kept apart from whatever the handler throws. */
 const CANCELLED = Symbol('cancelled');
 const CLOSING = Symbol('closing');
@@ -212,6 +215,8 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
   readonly #waiters = new Map<string, Waiter[]>();
   readonly #early = new EarlyOutcomes<{ readonly ok: boolean; readonly value: unknown }>();
   readonly #running = new Map<string, Running>();
+  /** Cancels heard for jobs not running here, by id, oldest first: see {@link #process}. */
+  readonly #cancelHeard = new Map<string, number>();
   #whenIdle: (() => void)[] = [];
   #sweeps: Timer[] = [];
   #state: 'open' | 'closing' | 'closed' = 'open';
@@ -297,6 +302,9 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
               ...(t.rate === undefined
                 ? {}
                 : { limiter: { max: t.rate.limit, duration: t.rate.intervalMs } }),
+              // BullMQ counts finished jobs inside its own finishing step (no extra round
+              // trip per job): the snapshot's succeeded and failed totals.
+              metrics: { maxDataPoints: 1 },
               lockDuration: o.stalledIntervalMs,
               stalledInterval: o.stalledIntervalMs,
               // The delay was drawn (full jitter) where the attempt failed; see #failure.
@@ -439,13 +447,20 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
 
   async #snapshot(limit: number): Promise<PoolSnapshot> {
     const totals = await this.#client.hgetall(`${this.#o.name}:counts`);
+    const finished = await Promise.all(
+      [...this.#types.values()].map((t) =>
+        Promise.all([t.queue.getMetrics('completed', 0, 0), t.queue.getMetrics('failed', 0, 0)]),
+      ),
+    );
+    const sum = (n: 0 | 1): number => finished.reduce((total, m) => total + m[n].meta.count, 0);
     const counts: Record<JobStatus, number> = {
       queued: 0,
       running: 0,
       retrying: 0,
-      succeeded: Number(totals['succeeded'] ?? 0),
-      failed: Number(totals['failed'] ?? 0),
-      cancelled: Number(totals['cancelled'] ?? 0),
+      succeeded: sum(0),
+      // A job cancelled while running ends as a BullMQ failure; it is counted as cancelled.
+      failed: sum(1) - Number(totals['cancelledRunning'] ?? 0),
+      cancelled: Number(totals['cancelled'] ?? 0) + Number(totals['cancelledRunning'] ?? 0),
       skipped: 0,
     };
     const types: Record<string, TypeLoad> = {};
@@ -681,12 +696,29 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
 
   #cancelRunning(id: string): void {
     const running = this.#running.get(id);
-    if (running === undefined || running.controller.signal.aborted) return;
+    if (running === undefined) {
+      // Locked by this worker but not yet in #running: its processor is about to start.
+      const now = Date.now();
+      this.#cancelHeard.set(id, now);
+      for (const [heard, at] of this.#cancelHeard) {
+        if (at > now - CANCEL_HEARD_MS) break;
+        this.#cancelHeard.delete(heard);
+      }
+      return;
+    }
+    if (running.controller.signal.aborted) return;
     running.cause = CANCELLED;
     running.controller.abort(new AbortError(`Job ${id} was cancelled`));
   }
 
-  /** The worker side of one attempt. */
+  /**
+   * The worker side of one attempt. Cancelled before it starts when a cancel was asked:
+   * a job still waiting is removed by the canceller, so a first attempt can only have
+   * been locked already, by this worker, which heard the cancel on the channel (it
+   * subscribes before taking jobs); a later start (a retry, or a re-run after a stall,
+   * maybe on a worker that was not listening then) reads the flag in Redis. So the flag
+   * costs a round trip only on later attempts.
+   */
   async #process(t: NormalizedDistributedType, job: BullJob, token: string): Promise<unknown> {
     const id = job.id ?? '';
     const data = job.data as WireJob;
@@ -694,7 +726,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     this.#running.set(id, running);
     let lease: { release(): Promise<void> } | undefined;
     try {
-      if ((await this.#books.exists(`${this.#o.name}:cancelled:${id}`)) === 1) {
+      if (this.#cancelHeard.has(id) || (job.attemptsStarted > 1 && (await this.#flagged(id)))) {
         running.cause = CANCELLED;
         throw new AbortError(`Job ${id} was cancelled`);
       }
@@ -708,7 +740,6 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       }
       this.#emit('job.started', viewOf(job, 'running'));
       const value = await this.#attempt(t, job, data, running);
-      await this.#count(this.#books, 'succeeded');
       if (this.#state !== 'open') this.#completedAfterClose++;
       this.#emit('job.finished', { ...viewOf(job, 'succeeded'), finishedAt: Date.now() });
       return value === undefined ? null : value;
@@ -780,7 +811,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       return new DelayedError();
     }
     if (running.cause === CANCELLED) {
-      await this.#count(this.#books, 'cancelled');
+      await this.#count(this.#books, 'cancelledRunning');
       const view: WireError = {
         name: 'AbortError',
         message: `Job ${job.id ?? ''} was cancelled`,
@@ -808,7 +839,6 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     }
     const view = errorView(reported);
     if (!retry) {
-      await this.#count(this.#books, 'failed');
       this.#emit('job.finished', { ...viewOf(job, 'failed'), error: view, finishedAt: Date.now() });
       return new UnrecoverableError(encodeError(view));
     }
@@ -822,8 +852,14 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     return Object.assign(new Error(encodeError(view)), { workbusDelayMs: delayMs });
   }
 
-  async #count(client: Redis, status: 'succeeded' | 'failed' | 'cancelled'): Promise<void> {
+  /** The counts BullMQ's metrics do not tell apart: cancelled before or while running. */
+  async #count(client: Redis, status: 'cancelled' | 'cancelledRunning'): Promise<void> {
     await client.hincrby(`${this.#o.name}:counts`, status, 1).catch(noop);
+  }
+
+  /** Whether a cancel of job `id` was asked (the flag `_cancel` sets first). */
+  async #flagged(id: string): Promise<boolean> {
+    return (await this.#books.exists(`${this.#o.name}:cancelled:${id}`)) === 1;
   }
 
   /** The worker side's connection (only called where a handler runs). */

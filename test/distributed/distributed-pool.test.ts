@@ -210,6 +210,45 @@ describe('DistributedPool', () => {
     await producer.close();
   });
 
+  it('counts finished jobs by outcome: a retried success once, a failure, and cancels before and while running', async () => {
+    const name = poolName();
+    const types = { t: { concurrency: 1 } };
+    const started = deferred();
+    const worker = await open({
+      name,
+      types,
+      handlers: {
+        t: async (input: string, { attempt, signal }) => {
+          if (input === 'flaky' && attempt === 1) throw new Error('once');
+          if (input === 'fail') throw new NonRetryableError('no');
+          if (input === 'block') {
+            started.resolve();
+            await new Promise((resolve) => signal.addEventListener('abort', resolve));
+            throw signal.reason;
+          }
+          return input;
+        },
+      },
+    });
+    const producer = await open({ name, types });
+    const retry = { attempts: 2, baseMs: 1 };
+    await producer.run('t', 'ok');
+    await producer.run('t', 'flaky', { retry });
+    await producer.run('t', 'fail').catch(() => undefined);
+    const blocked = await producer.submit('t', 'block');
+    const queued = await producer.submit('t', 'never');
+    await started.promise;
+    await queued.cancel();
+    await blocked.cancel();
+    await Promise.all([blocked.result, queued.result].map((r) => r.catch(() => undefined)));
+    expect((await producer.snapshot()).counts).toMatchObject({
+      succeeded: 2,
+      failed: 1,
+      cancelled: 2,
+    });
+    await Promise.all([producer.close(), worker.close()]);
+  });
+
   it('snapshots queued jobs in dispatch order, running ones and the history, frozen', async () => {
     const { started, gate, handler } = gated();
     const pool = await open({

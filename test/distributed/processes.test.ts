@@ -90,6 +90,24 @@ describe('DistributedPool across processes', () => {
     ]);
   }, 60_000);
 
+  it('ends cancelled, never running again, a job cancelled while its worker was frozen and then killed, on a worker started after the cancel', async () => {
+    const name = `${prefix}:${++names}`;
+    const [holder] = (await workers(name, 1, 1000)) as [Child];
+    const producer = await DistributedPool.open({ connection: redisUrl(), name, types });
+    const job = await producer.submit<number>('crash', null);
+    await holder.line((l) => l === `started crash ${job.id} 1`);
+    // Frozen, it cannot hear the cancel; killed, it never will.
+    holder.process.kill('SIGSTOP');
+    await job.cancel();
+    holder.process.kill('SIGKILL');
+    expect(await holder.exited).toBe('SIGKILL');
+    const [late] = (await workers(name, 1, 1000)) as [Child];
+    expect(isAbortError(await job.result.catch((e: unknown) => e))).toBe(true);
+    expect(late.lines.filter((l) => l.startsWith('started crash'))).toEqual([]);
+    await producer.close();
+    await stop([late]);
+  }, 60_000);
+
   it('runs again, as a second attempt on another worker, a job whose worker was killed with SIGKILL, once its key slot lease ran out', async () => {
     const name = `${prefix}:${++names}`;
     const children = await workers(name, 2, 1000);
