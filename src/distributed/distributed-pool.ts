@@ -412,7 +412,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     const job = new DistributedJob<R>(this, id, type, this.#wait(type, id) as Promise<R>);
     const early = this.#early.end(ticket, id);
     if (early !== undefined) this.#settle(id, early.ok, early.value);
-    this.#emit('job.queued', viewOf(added, 'queued'));
+    this.#emit('job.queued', () => viewOf(added, 'queued'));
     return job;
   }
 
@@ -572,7 +572,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       cancelled: this.#cancelledByClose,
       abandoned,
     });
-    this.#emit('pool.closed', report);
+    this.#emit('pool.closed', () => report);
     return report;
   }
 
@@ -738,10 +738,10 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
           throw new DelayedError();
         }
       }
-      this.#emit('job.started', viewOf(job, 'running'));
+      this.#emit('job.started', () => viewOf(job, 'running'));
       const value = await this.#attempt(t, job, data, running);
       if (this.#state !== 'open') this.#completedAfterClose++;
-      this.#emit('job.finished', { ...viewOf(job, 'succeeded'), finishedAt: Date.now() });
+      this.#emit('job.finished', () => ({ ...viewOf(job, 'succeeded'), finishedAt: Date.now() }));
       return value === undefined ? null : value;
     } catch (error) {
       if (error instanceof DelayedError) throw error;
@@ -767,7 +767,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     const handler = t.handler as NonNullable<NormalizedDistributedType['handler']>;
     const id = job.id ?? '';
     const progress = progressWriter(job, this.#o.progressIntervalMs, (fraction, note) =>
-      this.#emit('job.progress', { ...viewOf(job, 'running'), progress: fraction, note }),
+      this.#emit('job.progress', () => ({ ...viewOf(job, 'running'), progress: fraction, note })),
     );
     const context: TaskContext = Object.freeze({
       signal: running.controller.signal,
@@ -818,11 +818,11 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
         code: 'ABORTED',
         cancelled: true,
       };
-      this.#emit('job.finished', {
+      this.#emit('job.finished', () => ({
         ...viewOf(job, 'cancelled'),
         error: view,
         finishedAt: Date.now(),
-      });
+      }));
       return new UnrecoverableError(encodeError(view));
     }
     const attempt = job.attemptsMade + 1;
@@ -839,16 +839,20 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     }
     const view = errorView(reported);
     if (!retry) {
-      this.#emit('job.finished', { ...viewOf(job, 'failed'), error: view, finishedAt: Date.now() });
+      this.#emit('job.finished', () => ({
+        ...viewOf(job, 'failed'),
+        error: view,
+        finishedAt: Date.now(),
+      }));
       return new UnrecoverableError(encodeError(view));
     }
     const delayMs = backoffDelay({ ...data.retry, retryIf: undefined }, attempt, this.#o.random);
-    this.#emit('job.retrying', {
+    this.#emit('job.retrying', () => ({
       ...viewOf(job, 'retrying'),
       error: view,
       delayMs,
       lastError: view,
-    });
+    }));
     return Object.assign(new Error(encodeError(view)), { workbusDelayMs: delayMs });
   }
 
@@ -867,11 +871,12 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     return this.#workers?.books ?? this.#client;
   }
 
-  #emit(topic: string, payload: unknown): void {
+  /** Publishes on the pool's bus, if any; `payload` is built only when there is one. */
+  #emit(topic: string, payload: () => unknown): void {
     const bus = this.#o.bus;
     if (bus === undefined) return;
     try {
-      const published = bus.publish(topic, deepFreeze(payload) as never);
+      const published = bus.publish(topic, deepFreeze(payload()) as never);
       if (published instanceof Promise) published.catch(noop);
     } catch {
       // A closed or failing bus never fails a job.
