@@ -118,7 +118,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
 
-/** Publish → delivery to another connection's subscriber, ms (the envelope's `at` is Date.now()). */
+/** Publish → delivery to another connection's subscriber, ms (both in this process: one clock). */
 async function deliveryLatency(url: string, name: string, events: number) {
   const publisher = await RedisEventBus.open<{ tick: number }>({ connection: url, name });
   const subscriber = await RedisEventBus.open<{ tick: number }>({ connection: url, name });
@@ -126,11 +126,11 @@ async function deliveryLatency(url: string, name: string, events: number) {
   const latencies: number[] = [];
   const received = (async () => {
     for await (const envelope of ticks) {
-      latencies.push(Date.now() - envelope.at);
+      latencies.push(performance.now() - envelope.payload);
       if (latencies.length === events) break;
     }
   })();
-  for (let n = 0; n < events; n++) await publisher.publish('tick', n);
+  for (let n = 0; n < events; n++) await publisher.publish('tick', performance.now());
   await received;
   await Promise.all([publisher.close(), subscriber.close()]);
   latencies.sort((a, b) => a - b);
@@ -191,7 +191,7 @@ export async function benchDistributed(scale: number): Promise<void> {
     }
     const delivery = await deliveryLatency(url, `${prefix}:bus:${++run}`, events);
     console.log(
-      `  RedisEventBus publish → delivery, ${events} events: p50 ${delivery.p50} ms, p99 ${delivery.p99} ms`,
+      `  RedisEventBus publish → delivery, ${events} events: p50 ${delivery.p50.toFixed(2)} ms, p99 ${delivery.p99.toFixed(2)} ms`,
     );
     const flat = await publishBesideIdleSubscribers(url, `${prefix}:bus:${++run}`, events);
     console.log(`  RedisEventBus publish round trip, ${events} events (p50 / p99 ms):`);

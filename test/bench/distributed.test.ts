@@ -26,7 +26,7 @@ describe('bench/distributed.ts', () => {
     for (const workers of [1, 2, 4]) {
       expect(stdout).toMatch(new RegExp(`^ +${workers} +\\d+ +\\d+ +[\\d.]+×$`, 'm'));
     }
-    expect(stdout).toMatch(/publish → delivery, 100 events: p50 \d+ ms, p99 \d+ ms/);
+    expect(stdout).toMatch(/publish → delivery, 100 events: p50 [\d.]+ ms, p99 [\d.]+ ms/);
     expect(stdout).toMatch(/no subscriber +[\d.]+ \/ [\d.]+ +p99 1\.00× alone/);
     expect(stdout).toMatch(
       /beside a subscriber that never reads \(dropped \d+\) +[\d.]+ \/ [\d.]+/,
