@@ -113,7 +113,8 @@ interface WorkerClients {
 interface TypeRuntime {
   readonly options: NormalizedDistributedType;
   readonly queue: Queue;
-  readonly events: QueueEvents;
+  /** The reader of the type's outcomes, opened by the first submit (see {@link DistributedPool.submit}). */
+  events: Promise<QueueEvents> | undefined;
   readonly worker: Worker | undefined;
   readonly semaphore: RedisKeyedSemaphore | undefined;
 }
@@ -283,15 +284,6 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     const connection = bullConnection(o.connection) as ConnectionOptions;
     for (const t of o.types.values()) {
       const queue = new Queue(t.name, { connection, prefix: o.name });
-      // QueueEvents reads from '$' by default, which is resolved when its first XREAD
-      // runs, some time after it is ready: a job finished in between would never settle.
-      // Reading on from the stream's last entry as of now misses nothing.
-      const [last] = await this.#client.xrevrange(queue.keys['events'] ?? '', '+', '-', 'COUNT', 1);
-      const events = new QueueEvents(t.name, {
-        connection,
-        prefix: o.name,
-        lastEventId: last?.[0] ?? '0-0',
-      });
       const worker =
         t.handler === undefined
           ? undefined
@@ -321,19 +313,11 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
               t.perKey.limit,
               t.perKey.leaseMs,
             );
-      const runtime: TypeRuntime = { options: t, queue, events, worker, semaphore };
+      const runtime: TypeRuntime = { options: t, queue, events: undefined, worker, semaphore };
       types.set(t.name, runtime);
       queue.on('error', noop);
       worker?.on('error', noop);
-      events.on('error', noop);
-      events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, true, returnvalue));
-      events.on('failed', ({ jobId, failedReason }) =>
-        this.#settle(jobId, false, failureOf(jobId, decodeError(failedReason))),
-      );
-      events.on('removed', ({ jobId }) =>
-        this.#settle(jobId, false, new AbortError(`Job ${jobId} was cancelled`)),
-      );
-      await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+      await queue.waitUntilReady();
       if (t.globalConcurrency !== undefined) await queue.setGlobalConcurrency(t.globalConcurrency);
     }
     // The first 'ready' came before this listener: each one now is a reconnect.
@@ -400,6 +384,7 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
         `Redis is unavailable (submit a "${type}" job): the connection is ${this.#client.status}`,
       );
     }
+    await bounded(this.#listen(t), signal, `submit a "${type}" job`);
     const ticket = this.#early.begin();
     let added: BullJob;
     try {
@@ -634,6 +619,43 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
     return t;
   }
 
+  /**
+   * The type's outcome reader, opened once, by the first submit of the type: a process
+   * that only works submits nothing, and a reader there would parse every event of the
+   * queue for no waiter. Opened before the `add` it is awaited by, so it sees the outcome.
+   * QueueEvents reads from `'$'` by default, which is resolved when its first XREAD runs,
+   * some time after it is ready: a job finished in between would never settle. Reading on
+   * from the stream's last entry as of now misses nothing.
+   */
+  #listen(t: TypeRuntime): Promise<QueueEvents> {
+    if (t.events !== undefined) return t.events;
+    const opening = (async () => {
+      const stream = t.queue.keys['events'] ?? '';
+      const [last] = await this.#client.xrevrange(stream, '+', '-', 'COUNT', 1);
+      const events = new QueueEvents(t.options.name, {
+        connection: bullConnection(this.#o.connection) as ConnectionOptions,
+        prefix: this.#o.name,
+        lastEventId: last?.[0] ?? '0-0',
+      });
+      events.on('error', noop);
+      events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, true, returnvalue));
+      events.on('failed', ({ jobId, failedReason }) =>
+        this.#settle(jobId, false, failureOf(jobId, decodeError(failedReason))),
+      );
+      events.on('removed', ({ jobId }) =>
+        this.#settle(jobId, false, new AbortError(`Job ${jobId} was cancelled`)),
+      );
+      await events.waitUntilReady();
+      return events;
+    })();
+    t.events = opening;
+    // A failed open (Redis down) is tried again by the next submit.
+    opening.catch(() => {
+      if (t.events === opening) t.events = undefined;
+    });
+    return opening;
+  }
+
   #checkOpen(operation: string): void {
     if (this.#state !== 'open')
       throw new ClosedError(`DistributedPool is ${this.#state}; cannot ${operation}`);
@@ -665,15 +687,18 @@ export class DistributedPool<Types extends DistributedTypesOptions = Distributed
       const t = this.#types.get(list[0]?.type ?? '');
       if (t === undefined || this.#state === 'closed') return;
       try {
-        const job = await BullJob.fromId(t.queue, id);
-        if (job === undefined) {
-          if (final) this.#settle(id, false, lost(id));
-          continue;
-        }
-        const state = await job.getState();
-        if (state === 'completed') this.#settle(id, true, job.returnvalue);
-        else if (state === 'failed') {
+        // The state first: a job read before it finished and then found finished would
+        // carry no outcome. Once finished, what the job holds no longer changes.
+        const state = await t.queue.getJobState(id);
+        const job =
+          state === 'completed' || state === 'failed'
+            ? await BullJob.fromId(t.queue, id)
+            : undefined;
+        if (job !== undefined && state === 'completed') this.#settle(id, true, job.returnvalue);
+        else if (job !== undefined) {
           this.#settle(id, false, failureOf(id, decodeError(job.failedReason)));
+        } else if (final && (state === 'unknown' || state === 'completed' || state === 'failed')) {
+          this.#settle(id, false, lost(id));
         }
       } catch {
         return; // down again: the next reconnect sweeps
@@ -1031,7 +1056,7 @@ async function bounded<T>(
 
 async function closeType(t: TypeRuntime, force: boolean): Promise<void> {
   await t.worker?.close(force);
-  await Promise.allSettled([t.events.close(), t.queue.close()]);
+  await Promise.allSettled([t.events?.then((events) => events.close()), t.queue.close()]);
 }
 
 function jsonCopy(field: string, value: unknown): unknown {

@@ -90,12 +90,13 @@ describe('RedisEventBus', () => {
     const bus = await open({ maxLen: 500 });
     const fixture = new URL('./fixtures/bus-child.ts', import.meta.url);
     await bus.publish('tick', { n: 0 }); // loads the publish script (EVAL once, EVALSHA after)
+    // Read before the child opens its own connections under the same bus name.
+    const address = clientAddress(await admin().client('LIST'), bus.name);
     const stopped = startChild(fixture, ['subscribe', redisUrl(), bus.name, '1000000']);
     await stopped.line((l) => l === 'ready');
     stopped.process.kill('SIGSTOP');
     // What the publisher's own connection sends (MONITOR, filtered by its address: other
     // test files share this Redis).
-    const address = clientAddress(await admin().client('LIST'), bus.name);
     const monitor = await admin().monitor();
     const sent: string[] = [];
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -198,11 +199,13 @@ function clientsNamed(list: unknown, name: string): number {
 
 /** The `addr` of the one client named `name` in a `CLIENT LIST`. */
 function clientAddress(list: unknown, name: string): string {
-  const line = String(list)
+  const lines = String(list)
     .split('\n')
-    .find((l) => l.includes(` name=${name} `));
-  const address = / addr=(\S+) /.exec(line ?? '')?.[1];
-  if (address === undefined) throw new Error(`no client named ${name}`);
+    .filter((l) => l.includes(` name=${name} `));
+  const address = / addr=(\S+) /.exec(lines[0] ?? '')?.[1];
+  if (lines.length !== 1 || address === undefined) {
+    throw new Error(`expected one client named ${name}, found ${lines.length}`);
+  }
   return address;
 }
 
