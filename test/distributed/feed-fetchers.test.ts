@@ -17,7 +17,8 @@ import {
   type FeedFetchTypes,
 } from '../../src/distributed/index.js';
 import type { FeedId } from '../../src/feed/feed-store.js';
-import type { FetchReport } from '../../src/feed/fetch/fetch-controller.js';
+import { feedKey, type FetchReport } from '../../src/feed/fetch/fetch-controller.js';
+import { FailureTracker } from '../../src/store/failure-tracker.js';
 import { intakeOutcome } from '../../src/feed/intake/intake.js';
 import { SqliteFeedStore } from '../../src/feed/sqlite-feed-store.js';
 import { startChild, type Child } from '../helpers/child.js';
@@ -215,5 +216,16 @@ describe('feed fetchers across processes', () => {
       expect(feed?.nextFetchAt).toBeLessThanOrEqual(fetchedAt + MAX_INTERVAL_MS);
       expect(report.nextFetchAt).toBe(feed?.nextFetchAt);
     }
+    // A process opening the failure tracker now judges the dead worker's unfinished runs:
+    // the one its re-run settled by succeeding counts nothing; the other is the tracker's
+    // one over-count of a run killed while it ran, whose backoff ends before the feed is due.
+    const tracker = await FailureTracker.open(store.database, { signal });
+    expect(tracker.get(feedKey(itemsId))).toBeUndefined();
+    expect(tracker.get(feedKey(stateId))).toMatchObject({
+      failures: 1,
+      lastError: { name: 'ProcessEnded' },
+    });
+    const state = await store.getFeed(stateId, { signal });
+    expect(tracker.check(feedKey(stateId))?.eligibleAt).toBeLessThan(state?.nextFetchAt ?? 0);
   }, 60_000);
 });
