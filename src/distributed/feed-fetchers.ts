@@ -15,7 +15,8 @@
  * Only this module and the rest of `distributed/` load BullMQ; the feed kit never does.
  */
 import type { FeedId, FeedStore } from '../feed/feed-store.js';
-import { feedKey, type FetchController, type FetchReport } from '../feed/fetch/fetch-controller.js';
+import { feedKey, hostOf } from '../feed/fetch/feed-key.js';
+import type { FetchController, FetchReport } from '../feed/fetch/fetch-controller.js';
 import type { TaskContext } from '../pool/job.js';
 import {
   duration,
@@ -154,7 +155,7 @@ export function submitFeedFetch(
   const signal = optionalSignal('signal', o.signal);
   return pool.submit<FetchReport>(FEED_FETCH, input, {
     key: feedKey(feed.id),
-    limitKey: new URL(feed.url).hostname,
+    limitKey: hostOf(feed.url),
     ...(manual ? { priority: MANUAL } : {}),
     ...(signal === undefined ? {} : { signal }),
   });

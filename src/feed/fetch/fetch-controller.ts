@@ -45,6 +45,7 @@ import {
 } from '../intake/intake.js';
 import type { NormalizedItem } from '../intake/normalize.js';
 import { intakeWorker } from '../intake/worker-module.js';
+import { feedKey, hostOf } from './feed-key.js';
 import { fetchFeed, type FetchOutcome } from './fetch-feed.js';
 import { nextAfterRetryLater, nextAfterSuccess, type Schedule } from './schedule.js';
 
@@ -185,16 +186,13 @@ interface Settings extends Schedule {
   readonly now: () => number;
 }
 
+export { feedKey } from './feed-key.js';
+
 /** What a fetch job hands back to the controller. */
 type JobResult = Omit<FetchReport, 'nextFetchAt' | 'error'> & { readonly nextFetchAt: number };
 
 /** Priority of a refresh asked for by hand, over scheduled fetches. */
 const MANUAL = 10;
-
-/** The failure tracker's key of a feed (the pool's job key). */
-export function feedKey(feedId: FeedId): string {
-  return `feed:${feedId}`;
-}
 
 export class FetchController implements Component {
   readonly #s: Settings;
@@ -728,10 +726,6 @@ function nothingDone(
 function dedupIndexOf(value: unknown): DedupIndex | undefined {
   if (value === undefined || value instanceof DedupIndex) return value;
   throw new TypeError('FetchController options.dedup must be a DedupIndex');
-}
-
-function hostOf(url: string): string {
-  return new URL(url).hostname;
 }
 
 function itemInput(item: NormalizedItem): ItemInput {
