@@ -141,7 +141,7 @@ export function feedFetchHandlers(controller: FetchController): FeedFetchHandler
  * @returns the job's handle; its `result` is the `FetchReport`.
  * @throws as `DistributedPool.submit`.
  */
-export function submitFeedFetch(
+export async function submitFeedFetch(
   pool: FeedFetchSubmitter,
   feed: { readonly id: FeedId; readonly url: string },
   options: {
@@ -150,7 +150,7 @@ export function submitFeedFetch(
   } = {},
 ): Promise<DistributedJob<FetchReport>> {
   const o = checkOptions('submitFeedFetch options', options, ['manual', 'signal']);
-  const manual = o.manual === true;
+  const manual = flag('manual', o.manual);
   const input: FeedFetchInput = manual ? { feedId: feed.id, manual } : { feedId: feed.id };
   const signal = optionalSignal('signal', o.signal);
   return pool.submit<FetchReport>(FEED_FETCH, input, {
@@ -190,5 +190,12 @@ export async function scheduleFeedFetches(
 /** A job's input as read from Redis, checked. */
 function fetchInput(input: unknown): { readonly feedId: FeedId; readonly manual: boolean } {
   const o = checkOptions('feed fetch input', input, ['feedId', 'manual']);
-  return { feedId: integer('feedId', o.feedId, 1), manual: o.manual === true };
+  return { feedId: integer('feedId', o.feedId, 1), manual: flag('manual', o.manual) };
+}
+
+function flag(field: string, value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new TypeError(`${field} must be a boolean, got ${typeof value}`);
+  }
+  return value === true;
 }

@@ -13,9 +13,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FeedServer, type ServedFeed } from '../../src/cli/feed-server.js';
 import {
   DistributedPool,
+  FEED_FETCH,
+  feedFetchHandlers,
+  feedFetchTypes,
   scheduleFeedFetches,
+  submitFeedFetch,
+  type FeedFetchSubmitter,
   type FeedFetchTypes,
 } from '../../src/distributed/index.js';
+import { FetchController } from '../../src/feed/fetch/fetch-controller.js';
+import { MemoryFeedStore } from '../../src/feed/memory-feed-store.js';
+import type { TaskContext } from '../../src/pool/job.js';
 import type { FeedId } from '../../src/feed/feed-store.js';
 import { feedKey, type FetchReport } from '../../src/feed/fetch/fetch-controller.js';
 import { FailureTracker } from '../../src/store/failure-tracker.js';
@@ -33,8 +41,14 @@ const worker = new URL('./fixtures/feed-worker.ts', import.meta.url);
 const HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const FEEDS = 20;
 const CONTENT_TYPE = 'application/xml';
-/** The killed worker's lock lapses after this; the survivor's stall check runs as often. */
-const STALLED_MS = 1000;
+/**
+ * The killed worker's lock lapses after this, and the survivor's stall check runs as
+ * often. Not shorter: a live worker starved of CPU for longer (2 cores shared by several
+ * test runs) loses its lock too, and its job runs again; a false stall on top of the kill
+ * is one more than BullMQ allows. The run without a kill keeps the default, 30 s.
+ */
+const KILL_STALLED_MS = 2000;
+const STALLED_MS = 30_000;
 
 /** The first fixture files that parse into items: served as `feed-<n>`, and twice more for the kill tests. */
 const files = readdirSync(FIXTURES)
@@ -121,9 +135,14 @@ async function setup(feeds: readonly string[]): Promise<{
   return { file, name, store, ids, scheduler };
 }
 
-async function workers(file: string, name: string, flags: readonly string[][]): Promise<Child[]> {
+async function workers(
+  file: string,
+  name: string,
+  flags: readonly string[][],
+  stalledMs = STALLED_MS,
+): Promise<Child[]> {
   const started = flags.map((f) =>
-    startChild(worker, [redisUrl(), name, file, String(STALLED_MS), ...f]),
+    startChild(worker, [redisUrl(), name, file, String(stalledMs), ...f]),
   );
   children.push(...started);
   await Promise.all(started.map((c) => c.line((l) => l === 'ready')));
@@ -175,13 +194,16 @@ describe('feed fetchers across processes', () => {
     const before = Date.now();
     // It stops for good once one feed's items are committed (its fetch state not yet), and
     // once the other's items and fetch state are.
-    const [doomed] = (await workers(file, name, [
-      ['dedup', `hang-items=${itemsId}`, `hang-state=${stateId}`],
-    ])) as [Child];
+    const [doomed] = (await workers(
+      file,
+      name,
+      [['dedup', `hang-items=${itemsId}`, `hang-state=${stateId}`]],
+      KILL_STALLED_MS,
+    )) as [Child];
     const jobs = await scheduleFeedFetches(scheduler, store, { signal });
     await doomed.line((l) => l === `stored ${itemsId}`);
     await doomed.line((l) => l === `stored ${stateId}`);
-    const [survivor] = (await workers(file, name, [['dedup']])) as [Child];
+    const [survivor] = (await workers(file, name, [['dedup']], KILL_STALLED_MS)) as [Child];
     doomed.process.kill('SIGKILL');
     expect(await doomed.exited).toBe('SIGKILL');
 
@@ -228,4 +250,50 @@ describe('feed fetchers across processes', () => {
     const state = await store.getFeed(stateId, { signal });
     expect(tracker.check(feedKey(stateId))?.eligibleAt).toBeLessThan(state?.nextFetchAt ?? 0);
   }, 60_000);
+});
+
+describe('feed fetchers: options', () => {
+  it('feedFetchTypes makes one type, limited per host, and refuses bad options, naming them', () => {
+    expect(feedFetchTypes({ concurrency: 3, perHost: 1 })).toEqual({
+      [FEED_FETCH]: { concurrency: 3, perKey: { limit: 1, leaseMs: 30_000 } },
+    });
+    expect(() => feedFetchTypes({ concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => feedFetchTypes({ concurrency: 1, perhost: 2 } as never)).toThrow(
+      /unknown option 'perhost'; did you mean 'perHost'/,
+    );
+  });
+
+  it('submitFeedFetch keys a job by feed and limits it by host; a manual one goes first', async () => {
+    const submitted: unknown[] = [];
+    const pool: FeedFetchSubmitter = {
+      submit: (type, input, options) => {
+        submitted.push([type, input, options]);
+        return Promise.resolve(undefined as never);
+      },
+    };
+    const feed = { id: 7, url: 'http://127.0.0.9:8080/feed.xml' };
+    await submitFeedFetch(pool, feed);
+    await submitFeedFetch(pool, feed, { manual: true });
+    expect(submitted).toEqual([
+      [FEED_FETCH, { feedId: 7 }, { key: 'feed:7', limitKey: '127.0.0.9' }],
+      [
+        FEED_FETCH,
+        { feedId: 7, manual: true },
+        { key: 'feed:7', limitKey: '127.0.0.9', priority: 10 },
+      ],
+    ]);
+    await expect(submitFeedFetch(pool, feed, { manual: 'yes' } as never)).rejects.toThrow(
+      /manual must be a boolean/,
+    );
+  });
+
+  it('feedFetchHandlers needs a FetchController, and its handler refuses input that is not a fetch', async () => {
+    expect(() => feedFetchHandlers({} as never)).toThrow(/FetchController/);
+    const controller = new FetchController({ store: new MemoryFeedStore(), parseOn: 'main' });
+    const handler = feedFetchHandlers(controller)[FEED_FETCH];
+    const context = { signal } as TaskContext;
+    expect(() => handler({ feed: 1 } as never, context)).toThrow(/unknown option 'feed'/);
+    await expect(handler({ feedId: 1 }, context)).rejects.toThrow(/no feed with id 1/);
+    await controller.stop({ signal, deadline: Date.now() + 1000 });
+  });
 });
