@@ -14,6 +14,7 @@ import { FeedServer, type ServedFeed } from '../../src/cli/feed-server.js';
 import {
   DistributedPool,
   FEED_FETCH,
+  RedisEventBus,
   feedFetchHandlers,
   feedFetchTypes,
   scheduleFeedFetches,
@@ -21,7 +22,7 @@ import {
   type FeedFetchSubmitter,
   type FeedFetchTypes,
 } from '../../src/distributed/index.js';
-import { FetchController } from '../../src/feed/fetch/fetch-controller.js';
+import { FetchController, type FeedEvents } from '../../src/feed/fetch/fetch-controller.js';
 import { MemoryFeedStore } from '../../src/feed/memory-feed-store.js';
 import type { TaskContext } from '../../src/pool/job.js';
 import type { FeedId } from '../../src/feed/feed-store.js';
@@ -31,6 +32,7 @@ import { intakeOutcome } from '../../src/feed/intake/intake.js';
 import { SqliteFeedStore } from '../../src/feed/sqlite-feed-store.js';
 import { startChild, type Child } from '../helpers/child.js';
 import { redisAdmin, redisUrl, testPrefix } from '../helpers/redis.js';
+import '../helpers/http.js';
 import { fixture, FIXTURES } from '../feed/intake/helpers.js';
 import { MAX_INTERVAL_MS, MIN_INTERVAL_MS, PER_HOST, feedTypes } from './fixtures/feed-types.js';
 
@@ -250,6 +252,32 @@ describe('feed fetchers across processes', () => {
     const state = await store.getFeed(stateId, { signal });
     expect(tracker.check(feedKey(stateId))?.eligibleAt).toBeLessThan(state?.nextFetchAt ?? 0);
   }, 60_000);
+});
+
+describe('feed fetchers: events', () => {
+  it('a controller publishes its feed.fetched and items.added on a RedisEventBus, the one stream of the fetchers of every process', async () => {
+    // A server of its own, closed with the test: this process's fetch keeps its socket alive.
+    const own = await FeedServer.start([{ ...(served[0] as ServedFeed), host: '127.0.0.6' }]);
+    const { name, store } = await setup([]);
+    const feed = await store.addFeed({ url: own.url('feed-0') }, { signal });
+    const bus = await RedisEventBus.open<FeedEvents>({
+      connection: redisUrl(),
+      name: `${name}:bus`,
+    });
+    const events = await bus.subscribe(['feed.fetched', 'items.added'], { buffer: 16 });
+    const controller = new FetchController({ store, bus, parseOn: 'main' });
+    const report = await controller.fetchIfDue(feed.id, { signal });
+    const seen: string[] = [];
+    for await (const { topic, payload } of events) {
+      seen.push(topic === 'items.added' ? `${topic} ${payload.items.length}` : topic);
+      if (topic === 'feed.fetched') break;
+    }
+    expect(seen).toEqual([`items.added ${itemsOf('feed-0')}`, 'feed.fetched']);
+    expect(report.added).toBe(itemsOf('feed-0'));
+    await controller.stop({ signal, deadline: Date.now() + 5000 });
+    await bus.close();
+    await own.close();
+  });
 });
 
 describe('feed fetchers: options', () => {
