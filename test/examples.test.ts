@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { apiExamples } from '../examples/api.js';
 import { feedStore } from '../examples/feed-store.js';
 import { scalingOut } from '../examples/distributed.js';
+import { feedFetchers } from '../examples/feed-fetchers.js';
 import { redisAdmin, redisUrl, testPrefix } from './helpers/redis.js';
+import './helpers/http.js';
 import { failures } from '../examples/failures.js';
 import { files } from '../examples/files.js';
 import { runPipeline } from '../examples/pipeline.js';
@@ -160,6 +162,12 @@ describe('examples', () => {
     const lines: string[] = [];
     await scalingOut(redisUrl(), examplesPrefix, (line) => lines.push(line));
     expect(lines).toEqual(['1 https://example.org/feed.xml', 'measured 5']);
+  });
+
+  it('feed fetchers: the due feeds fetched as jobs of a distributed pool, into the shared store', async () => {
+    const lines: string[] = [];
+    await feedFetchers(redisUrl(), `${examplesPrefix}:feeds`, (line) => lines.push(line));
+    expect(lines).toEqual(['stored: 2 items added', 'due again: 0']);
   });
 
   it('failures: a key backs off, a permanent failure, forgiving a key', async () => {

@@ -186,8 +186,8 @@ export class DistributedJob<R = unknown> {
  *   independently. There is no pool-wide `concurrency` either (per type only).
  * - **At-least-once**: a worker killed mid-job (or frozen past its lock) loses its lock;
  *   after `stalledIntervalMs` another worker runs the job again, counted as a new
- *   attempt (`ctx.attempt`). Handlers must be idempotent (the feed kit's intake is:
- *   its store replaces a feed's items by guid).
+ *   attempt (`ctx.attempt`). Handlers must be idempotent (the feed fetchers are: a
+ *   re-run fetches only a feed still due, and the store upserts items by guid).
  * - `submit`, `cancel`, `view` and `snapshot` wait on Redis, so they return promises; a
  *   joiner does not raise a shared job's priority; `pause` and `setConcurrency` are not
  *   offered; `close()` stops this process only: jobs queued in Redis stay for the other

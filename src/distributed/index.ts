@@ -25,3 +25,15 @@ export type {
   Handler,
   WireRetryOptions,
 } from './options.js';
+export {
+  FEED_FETCH,
+  feedFetchHandlers,
+  feedFetchTypes,
+  scheduleFeedFetches,
+  submitFeedFetch,
+  type FeedFetchHandlers,
+  type FeedFetchInput,
+  type FeedFetchSubmitter,
+  type FeedFetchTypes,
+  type FeedFetchTypesOptions,
+} from './feed-fetchers.js';

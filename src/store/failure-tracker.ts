@@ -19,7 +19,9 @@
  * left by a process that died (same host, pid no longer alive) are counted as failures
  * at the next `open` or `refresh` on that file: a job killed between its failure and its
  * record is counted once, and a job killed while it ran (which might have succeeded) is
- * counted once too — at most one over-count per job that was running.
+ * counted once too — at most one over-count per job that was running — unless a later run
+ * of the same key succeeded before the dead owner was recovered (its job ran again
+ * elsewhere and did the work): a success settles the key's unfinished runs.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -301,7 +303,7 @@ export class FailureTracker implements KeyTracker {
     );
     let ended = false;
     const end = async (
-      outcome: Statement | undefined,
+      outcome: Statement | readonly Statement[] | undefined,
       callOptions: TrackerCallOptions,
     ): Promise<void> => {
       const signalOf = callSignal('run outcome', callOptions);
@@ -309,7 +311,7 @@ export class FailureTracker implements KeyTracker {
       ended = true;
       try {
         await this.#db.transaction(
-          [...this.#endRun(key), ...(outcome === undefined ? [] : [outcome])],
+          [...this.#endRun(key), ...(outcome === undefined ? [] : [outcome].flat())],
           { signal: signalOf },
         );
       } catch (error) {
@@ -320,7 +322,7 @@ export class FailureTracker implements KeyTracker {
       if (outcome !== undefined) await this.#reload(key, signalOf);
     };
     return Object.freeze({
-      succeeded: (o: TrackerCallOptions) => end(this.#clearStatement(key), o),
+      succeeded: (o: TrackerCallOptions) => end(this.#succeededStatements(key), o),
       failed: (error: unknown, o: TrackerCallOptions) => end(this.#failure(key, error), o),
       released: (o: TrackerCallOptions) => end(undefined, o),
     });
@@ -337,6 +339,23 @@ export class FailureTracker implements KeyTracker {
       {
         sql: `DELETE FROM ${RUNS} WHERE tracker = ? AND key = ? AND owner = ? AND running <= 0`,
         params,
+      },
+    ];
+  }
+
+  /**
+   * A success clears the key, and settles its unfinished runs of other owners: the key's
+   * work is done, so a run that died before this one (its job run again here, as an
+   * at-least-once queue does) is not the key's failure, and must not be counted when its
+   * dead owner is recovered later. A run still going elsewhere (the same key run twice at
+   * once) loses its write-ahead record: if its process dies, that run is not counted.
+   */
+  #succeededStatements(key: string): Statement[] {
+    return [
+      this.#clearStatement(key),
+      {
+        sql: `DELETE FROM ${RUNS} WHERE tracker = ? AND key = ? AND owner <> ?`,
+        params: [this.#name, key, this.#owner],
       },
     ];
   }

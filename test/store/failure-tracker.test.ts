@@ -289,6 +289,23 @@ describe('FailureTracker', () => {
     },
   );
 
+  it('counts nothing for a run killed while it ran once a later run of its key succeeded (the job ran again elsewhere)', async () => {
+    const file = tempFile();
+    const db = await open(file);
+    const survivor = await tracker(db);
+    const c = child(file, 'running');
+    await c.waitForLine('running');
+    c.kill('SIGKILL');
+    expect((await c.closed).signal).toBe('SIGKILL');
+    // The survivor opened before the death: it has not judged the dead run yet.
+    const rerun = await survivor.begin('k', { signal });
+    await rerun.succeeded({ signal });
+
+    expect((await tracker(db)).get('k')).toBeUndefined();
+    expect(await db.all('SELECT * FROM workbus_failure_runs', [], { signal })).toEqual([]);
+    await stop(db);
+  });
+
   it('validates its options and arguments', async () => {
     await withDb(async (db) => {
       await expect(FailureTracker.open({} as Database, { signal })).rejects.toThrow(

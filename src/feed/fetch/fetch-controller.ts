@@ -45,6 +45,7 @@ import {
 } from '../intake/intake.js';
 import type { NormalizedItem } from '../intake/normalize.js';
 import { intakeWorker } from '../intake/worker-module.js';
+import { feedKey, hostOf } from './feed-key.js';
 import { fetchFeed, type FetchOutcome } from './fetch-feed.js';
 import { nextAfterRetryLater, nextAfterSuccess, type Schedule } from './schedule.js';
 
@@ -56,9 +57,13 @@ export interface FeedEvents {
   readonly 'feed.fetched': FetchReport;
 }
 
-/** Where the controller publishes (an `EventBus` whose events include {@link FeedEvents}). */
+/**
+ * Where the controller publishes: an `EventBus` whose events include {@link FeedEvents},
+ * or a `RedisEventBus` (`workbus/distributed`), so the fetchers of several processes
+ * publish on one stream. A publish that fails (a promise that rejects) never fails a fetch.
+ */
 export interface FeedEventSink {
-  publish<K extends keyof FeedEvents>(topic: K, payload: FeedEvents[K]): number;
+  publish<K extends keyof FeedEvents>(topic: K, payload: FeedEvents[K]): unknown;
 }
 
 /** How one fetch of a feed ended. Plain data. */
@@ -68,8 +73,9 @@ export interface FetchReport {
   readonly url: string;
   /**
    * `stored`: a body was parsed and its items saved; `not-modified`: a 304;
-   * `retry-later`: 429/503; `skipped`: the failure tracker held the feed back (no
-   * request); `failed`: anything else (see `error`).
+   * `retry-later`: 429/503; `skipped`: the failure tracker held the feed back, or
+   * ({@link FetchController.fetchIfDue}) it was no longer due (no request either way);
+   * `failed`: anything else (see `error`).
    */
   readonly outcome: 'stored' | 'not-modified' | 'retry-later' | 'skipped' | 'cancelled' | 'failed';
   readonly added: number;
@@ -180,16 +186,13 @@ interface Settings extends Schedule {
   readonly now: () => number;
 }
 
+export { feedKey } from './feed-key.js';
+
 /** What a fetch job hands back to the controller. */
 type JobResult = Omit<FetchReport, 'nextFetchAt' | 'error'> & { readonly nextFetchAt: number };
 
 /** Priority of a refresh asked for by hand, over scheduled fetches. */
 const MANUAL = 10;
-
-/** The failure tracker's key of a feed (the pool's job key). */
-export function feedKey(feedId: FeedId): string {
-  return `feed:${feedId}`;
-}
 
 export class FetchController implements Component {
   readonly #s: Settings;
@@ -301,6 +304,33 @@ export class FetchController implements Component {
   }
 
   /**
+   * Fetches one feed as its schedule does, for a scheduler elsewhere (the distributed
+   * fetchers' job, `workbus/distributed`'s `feedFetchHandlers`): at scheduled priority,
+   * the failure tracker's hold applying (nothing is forgiven), and only if the feed is
+   * still due when read here. A feed fetched since the scheduler read it (by another
+   * process, or by a first attempt whose process died after its write) ends `skipped`
+   * with no request and nothing written: a job run twice does its work once. A fetch of
+   * it already under way here is joined. Waits for the fetch to end.
+   * @returns how it ended; a failed fetch is a report, not a rejection.
+   * @throws NotFoundError for a feed that is not in the store; an abort error when
+   *   `signal` aborts (the fetch goes on for other callers, if any).
+   */
+  async fetchIfDue(
+    feedId: FeedId,
+    options: { readonly signal: AbortSignal },
+  ): Promise<FetchReport> {
+    const signal = requiredSignal(
+      'fetchIfDue options.signal',
+      checkOptions('fetchIfDue options', options, ['signal'])['signal'],
+    );
+    integer('feedId', feedId, 1);
+    throwIfAborted(signal);
+    return this.#flights.run(feedId, (s) => this.#fetch(feedId, s, 0, this.#s.now()), {
+      signal,
+    });
+  }
+
+  /**
    * Fetches every feed that is due (its next-fetch time has come, or it has none), each
    * on its own (one slow feed delays no other), and waits for all of them.
    * @returns a report per feed fetched, in the store's feed order.
@@ -407,12 +437,23 @@ export class FetchController implements Component {
     }
   }
 
-  /** One fetch of a feed, start to end, and the feed's state written after it. */
-  async #fetch(feedId: FeedId, signal: AbortSignal, priority: number): Promise<FetchReport> {
+  /**
+   * One fetch of a feed, start to end, and the feed's state written after it. With
+   * `dueBy`, a feed not due by then (as read now) is skipped: no request, no write.
+   */
+  async #fetch(
+    feedId: FeedId,
+    signal: AbortSignal,
+    priority: number,
+    dueBy?: number,
+  ): Promise<FetchReport> {
     const { store } = this.#s;
     const feed = await store.getFeed(feedId, { signal });
     if (feed === undefined) {
       throw new NotFoundError('feed', feedId);
+    }
+    if (dueBy !== undefined && feed.nextFetchAt !== null && feed.nextFetchAt > dueBy) {
+      return this.#report(notDue(feed, feed.nextFetchAt));
     }
     try {
       const result = await this.#hosts.run(
@@ -443,8 +484,13 @@ export class FetchController implements Component {
 
   #report(report: FetchReport): FetchReport {
     const frozen = Object.freeze(report);
-    this.#s.bus?.publish('feed.fetched', frozen);
+    this.#publish('feed.fetched', frozen);
     return frozen;
+  }
+
+  #publish<K extends keyof FeedEvents>(topic: K, payload: FeedEvents[K]): void {
+    const published = this.#s.bus?.publish(topic, payload);
+    if (published instanceof Promise) published.catch(() => undefined);
   }
 
   /** The feed's state after a fetch that did not end well. */
@@ -619,10 +665,7 @@ export class FetchController implements Component {
       { signal },
     );
     if (changes.addedItems.length > 0) {
-      this.#s.bus?.publish(
-        'items.added',
-        Object.freeze({ feedId: feed.id, items: changes.addedItems }),
-      );
+      this.#publish('items.added', Object.freeze({ feedId: feed.id, items: changes.addedItems }));
     }
     return {
       ...base,
@@ -650,27 +693,39 @@ function failureMessage(url: string, failure: FeedFailure): string {
 }
 
 function cancelled(feed: Feed, error: unknown, now: number): FetchReport {
+  const message = error instanceof Error ? error.message : String(error);
+  return nothingDone(feed, 'cancelled', message, feed.nextFetchAt ?? now);
+}
+
+function notDue(feed: Feed, nextFetchAt: number): FetchReport {
+  const message = `not due until ${new Date(nextFetchAt).toISOString()} (fetched meanwhile)`;
+  return nothingDone(feed, 'skipped', message, nextFetchAt);
+}
+
+/** The report of a fetch that stored nothing and wrote nothing. */
+function nothingDone(
+  feed: Feed,
+  outcome: 'cancelled' | 'skipped',
+  error: string,
+  nextFetchAt: number,
+): FetchReport {
   return {
     feedId: feed.id,
     url: feed.url,
-    outcome: 'cancelled',
+    outcome,
     added: 0,
     updated: 0,
     unchanged: 0,
     filtered: 0,
     duplicates: 0,
-    error: error instanceof Error ? error.message : String(error),
-    nextFetchAt: feed.nextFetchAt ?? now,
+    error,
+    nextFetchAt,
   };
 }
 
 function dedupIndexOf(value: unknown): DedupIndex | undefined {
   if (value === undefined || value instanceof DedupIndex) return value;
   throw new TypeError('FetchController options.dedup must be a DedupIndex');
-}
-
-function hostOf(url: string): string {
-  return new URL(url).hostname;
 }
 
 function itemInput(item: NormalizedItem): ItemInput {

@@ -170,6 +170,31 @@ describe('FetchController: storing feeds', () => {
     expect(server.feedStats().get('nyt')?.requests).toBe(1);
   });
 
+  it('fetchIfDue fetches a due feed, and skips one fetched meanwhile without a request or a write', async () => {
+    const time = clock();
+    const { store, controller, server, ids } = await setup(
+      [{ name: 'nyt', host: '127.0.0.2', body: NYT }],
+      { now: time.now },
+    );
+    const id = ids.get('nyt') ?? 0;
+    const first = await controller.fetchIfDue(id, { signal });
+    expect(first).toMatchObject({ outcome: 'stored', nextFetchAt: time.now() + 15 * MINUTE });
+    const stored = await store.getFeed(id, { signal });
+    time.advance(5 * MINUTE);
+    const again = await controller.fetchIfDue(id, { signal });
+    expect(again).toMatchObject({
+      outcome: 'skipped',
+      added: 0,
+      nextFetchAt: first.nextFetchAt,
+      error: expect.stringMatching(/^not due until /) as unknown,
+    });
+    expect(await store.getFeed(id, { signal })).toEqual(stored);
+    expect(server.feedStats().get('nyt')?.requests).toBe(1);
+    time.advance(10 * MINUTE);
+    expect((await controller.fetchIfDue(id, { signal })).outcome).toBe('not-modified');
+    expect(server.feedStats().get('nyt')?.requests).toBe(2);
+  });
+
   it('parses on a worker thread', async () => {
     const { controller } = await setup([{ name: 'nyt', host: '127.0.0.2', body: NYT }], {
       parseOn: 'worker',
@@ -469,6 +494,19 @@ describe('FetchController with a FailureTracker', () => {
     const manual = await controller.refresh(id, { signal });
     expect(manual.outcome).toBe('failed');
     expect(server.feedStats().get('g')?.requests).toBe(2);
+  });
+
+  it('fetchIfDue forgives nothing: a feed failed for good stays skipped', async () => {
+    const time = clock();
+    const { controller, server, store, ids } = await tracked(
+      [{ name: 'g', host: '127.0.0.2', body: NYT, behaviour: { kind: 'gone' } }],
+      time,
+    );
+    const id = ids.get('g') ?? 0;
+    expect((await controller.fetchIfDue(id, { signal })).outcome).toBe('failed');
+    await store.updateFeed(id, { nextFetchAt: null }, { signal });
+    expect(await controller.fetchIfDue(id, { signal })).toMatchObject({ outcome: 'skipped' });
+    expect(server.feedStats().get('g')?.requests).toBe(1);
   });
 });
 
