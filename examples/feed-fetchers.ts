@@ -15,6 +15,7 @@ import {
   feedFetchHandlers,
   feedFetchTypes,
   scheduleFeedFetches,
+  watchFeedFetches,
 } from 'workbus/distributed';
 import { FetchController, SqliteFeedStore } from 'workbus/feed';
 
@@ -56,6 +57,11 @@ export async function feedFetchers(
 
   // Run again at once: the feed is not due, so nothing is submitted.
   log(`due again: ${(await scheduleFeedFetches(scheduler, store, { signal })).length}`);
+  // Or keep the feeds fetched until a signal aborts, from any number of processes.
+  const stop = new AbortController();
+  const watching = watchFeedFetches(scheduler, store, { signal: stop.signal });
+  stop.abort();
+  await watching;
   await scheduler.close();
   await fetcher.close();
   await controller.stop({ signal, deadline: Date.now() + 5000 });

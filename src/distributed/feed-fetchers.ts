@@ -14,7 +14,9 @@
  *
  * Only this module and the rest of `distributed/` load BullMQ; the feed kit never does.
  */
-import type { FeedId, FeedStore } from '../feed/feed-store.js';
+import { isAbortError, sleep } from '../abort.js';
+import { RedisUnavailableError } from '../errors.js';
+import type { Feed, FeedId, FeedStore } from '../feed/feed-store.js';
 import { feedKey, hostOf } from '../feed/fetch/feed-key.js';
 import type { FetchController, FetchReport } from '../feed/fetch/fetch-controller.js';
 import type { TaskContext } from '../pool/job.js';
@@ -182,7 +184,15 @@ export async function scheduleFeedFetches(
   const o = checkOptions('scheduleFeedFetches options', options, ['signal', 'now']);
   const signal = requiredSignal('signal', o.signal);
   const now = o.now === undefined ? Date.now() : integer('now', o.now, 0);
-  const feeds = await store.listFeeds({ signal });
+  return submitDue(pool, await store.listFeeds({ signal }), now, signal);
+}
+
+function submitDue(
+  pool: FeedFetchSubmitter,
+  feeds: readonly Feed[],
+  now: number,
+  signal: AbortSignal,
+): Promise<readonly DistributedJob<FetchReport>[]> {
   const due = feeds.filter((feed) => (feed.nextFetchAt ?? 0) <= now);
   return Promise.all(due.map((feed) => submitFeedFetch(pool, feed, { signal })));
 }
@@ -198,4 +208,67 @@ function flag(field: string, value: unknown): boolean {
     throw new TypeError(`${field} must be a boolean, got ${typeof value}`);
   }
   return value === true;
+}
+
+/** Options of {@link watchFeedFetches}. */
+export interface WatchFeedFetchesOptions {
+  /** Ends the watch (it then resolves). */
+  readonly signal: AbortSignal;
+  /**
+   * The least sleep between two looks, ms: a feed due now is in flight, and is looked at
+   * again once its fetch has written its next time; also the retry delay while Redis is
+   * unreachable. @default 1000
+   */
+  readonly minSleepMs?: number | undefined;
+  /** The longest sleep between two looks, ms (feeds added meanwhile wait at most this). @default 300000 */
+  readonly maxSleepMs?: number | undefined;
+}
+
+/**
+ * Keeps the store's feeds fetched until `signal` aborts: submits the due feeds
+ * ({@link scheduleFeedFetches}), then sleeps until the earliest next-fetch time, between
+ * `minSleepMs` and `maxSleepMs`. Any number of processes may watch at once (a feed's job
+ * is joined by key). While Redis is unreachable it looks again every `minSleepMs`
+ * instead of ending: a scheduler outlives an outage.
+ * @returns once `signal` aborts.
+ * @throws the store's errors; TypeError/RangeError for bad options.
+ * @example
+ * ```ts
+ * const watching = watchFeedFetches(scheduler, store, { signal: stop.signal });
+ * ```
+ */
+export async function watchFeedFetches(
+  pool: FeedFetchSubmitter,
+  store: FeedStore,
+  options: WatchFeedFetchesOptions,
+): Promise<void> {
+  const o = checkOptions('watchFeedFetches options', options, [
+    'signal',
+    'minSleepMs',
+    'maxSleepMs',
+  ]);
+  const signal = requiredSignal('signal', o.signal);
+  const minSleepMs = duration('minSleepMs', o.minSleepMs ?? 1000);
+  const maxSleepMs = duration('maxSleepMs', o.maxSleepMs ?? 300_000);
+  if (maxSleepMs < minSleepMs) {
+    throw new RangeError(`maxSleepMs (${maxSleepMs}) must be at least minSleepMs (${minSleepMs})`);
+  }
+  try {
+    while (!signal.aborted) {
+      const now = Date.now();
+      let wake = now + maxSleepMs;
+      const feeds = await store.listFeeds({ signal });
+      // A feed due now is in flight: its next time is written when its fetch ends.
+      for (const feed of feeds) wake = Math.min(wake, Math.max(feed.nextFetchAt ?? now, now));
+      try {
+        await submitDue(pool, feeds, now, signal);
+      } catch (error) {
+        if (!(error instanceof RedisUnavailableError)) throw error;
+        wake = now;
+      }
+      await sleep(Math.max(wake - Date.now(), minSleepMs), { signal });
+    }
+  } catch (error) {
+    if (!(signal.aborted && isAbortError(error))) throw error;
+  }
 }

@@ -31,9 +31,11 @@ export {
   feedFetchTypes,
   scheduleFeedFetches,
   submitFeedFetch,
+  watchFeedFetches,
   type FeedFetchHandlers,
   type FeedFetchInput,
   type FeedFetchSubmitter,
   type FeedFetchTypes,
   type FeedFetchTypesOptions,
+  type WatchFeedFetchesOptions,
 } from './feed-fetchers.js';

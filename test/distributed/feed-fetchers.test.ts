@@ -9,7 +9,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FeedServer, type ServedFeed } from '../../src/cli/feed-server.js';
 import {
   DistributedPool,
@@ -19,6 +19,7 @@ import {
   feedFetchTypes,
   scheduleFeedFetches,
   submitFeedFetch,
+  watchFeedFetches,
   type FeedFetchSubmitter,
   type FeedFetchTypes,
 } from '../../src/distributed/index.js';
@@ -28,6 +29,7 @@ import type { TaskContext } from '../../src/pool/job.js';
 import type { FeedId } from '../../src/feed/feed-store.js';
 import { feedKey, type FetchReport } from '../../src/feed/fetch/fetch-controller.js';
 import { FailureTracker } from '../../src/store/failure-tracker.js';
+import { RedisUnavailableError } from '../../src/errors.js';
 import { intakeOutcome } from '../../src/feed/intake/intake.js';
 import { SqliteFeedStore } from '../../src/feed/sqlite-feed-store.js';
 import { startChild, type Child } from '../helpers/child.js';
@@ -323,5 +325,72 @@ describe('feed fetchers: options', () => {
     expect(() => handler({ feed: 1 } as never, context)).toThrow(/unknown option 'feed'/);
     await expect(handler({ feedId: 1 }, context)).rejects.toThrow(/no feed with id 1/);
     await controller.stop({ signal, deadline: Date.now() + 1000 });
+  });
+});
+
+describe('watchFeedFetches', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A pool that records the feeds submitted and writes each one's next time, as its fetch would. */
+  function recorder(store: MemoryFeedStore, nextInMs: number, failures = 0) {
+    const submitted: FeedId[] = [];
+    let failing = failures;
+    const pool: FeedFetchSubmitter = {
+      submit: async (_type, input) => {
+        if (failing-- > 0) throw new RedisUnavailableError('Redis is unavailable (test)');
+        const { feedId } = input as { feedId: FeedId };
+        submitted.push(feedId);
+        await store.updateFeed(feedId, { nextFetchAt: Date.now() + nextInMs }, { signal });
+        return undefined as never;
+      },
+    };
+    return { pool, submitted };
+  }
+
+  it('submits the due feeds, sleeps until the next one falls due, and resolves when its signal aborts', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const store = new MemoryFeedStore();
+    const a = await store.addFeed({ url: 'http://127.0.0.9/a.xml' }, { signal });
+    const b = await store.addFeed({ url: 'http://127.0.0.9/b.xml' }, { signal });
+    await store.updateFeed(b.id, { nextFetchAt: Date.now() + 60_000 }, { signal });
+    const { pool, submitted } = recorder(store, 120_000);
+    const stop = new AbortController();
+    const watching = watchFeedFetches(pool, store, { signal: stop.signal });
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(submitted).toEqual([a.id]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(submitted).toEqual([a.id, b.id]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(submitted).toEqual([a.id, b.id, a.id]);
+    stop.abort();
+    await expect(watching).resolves.toBeUndefined();
+  });
+
+  it('looks again after minSleepMs while Redis is unreachable, instead of ending', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const store = new MemoryFeedStore();
+    const a = await store.addFeed({ url: 'http://127.0.0.9/a.xml' }, { signal });
+    const { pool, submitted } = recorder(store, 120_000, 2);
+    const stop = new AbortController();
+    const watching = watchFeedFetches(pool, store, { signal: stop.signal, minSleepMs: 500 });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(submitted).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(submitted).toEqual([a.id]);
+    stop.abort();
+    await watching;
+  });
+
+  it('refuses unknown options and a maxSleepMs under minSleepMs, naming them', async () => {
+    const store = new MemoryFeedStore();
+    const { pool } = recorder(store, 0);
+    await expect(watchFeedFetches(pool, store, { signal, every: 1 } as never)).rejects.toThrow(
+      /every/,
+    );
+    await expect(
+      watchFeedFetches(pool, store, { signal, minSleepMs: 10, maxSleepMs: 5 }),
+    ).rejects.toThrow(/maxSleepMs \(5\) must be at least minSleepMs \(10\)/);
   });
 });
