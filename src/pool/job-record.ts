@@ -6,7 +6,7 @@ import type { ProgressCoalescer } from './progress.js';
 import type { NormalizedRetry } from './retry.js';
 import type { Submission } from './submission.js';
 import type { TrackedRun } from './tracking.js';
-import type { TypeQueue } from './type-queue.js';
+import type { LevelMark, TypeQueue } from './type-queue.js';
 
 /**
  * Where a record's `queuedAt` counts from: stored relative to it, a time fits a small
@@ -84,8 +84,11 @@ export class JobRecord {
   /** Replaced by a stub when the job finishes, so its closure can be collected. */
   task: Task<unknown>;
   status: JobStatus = 'queued';
-  /** The job's live entry in its type's queue (and the eviction index) while queued. */
-  slot: Slot<JobRecord> | undefined = undefined;
+  /**
+   * While queued: its live entry in its type's heap (and the eviction index), or the mark
+   * of its level in its type's buckets (see TypeQueue).
+   */
+  slot: Slot<JobRecord> | LevelMark | undefined = undefined;
   resolve: ((value: unknown) => void) | undefined = undefined;
   reject: ((error: unknown) => void) | undefined = undefined;
   resultPromise: Promise<unknown> | undefined = undefined;

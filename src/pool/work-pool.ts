@@ -131,7 +131,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     this.#o = normalizeOptions(options);
     // The pool's and its jobs' hidden classes must outlive a burst of work (see shapes.ts).
     keepShapes(() => new WorkPool({ concurrency: 1, types: { shape: { concurrency: 1 } } }));
-    this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i));
+    // Aging makes ranks fractional, and eviction needs a slot per job: both need heaps.
+    const buckets = this.#o.aging === undefined && this.#o.whenFull !== 'drop-lowest';
+    this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i, buckets));
     for (const q of this.#queues) this.#byName.set(q.name, q);
     this.#typeNames = this.#queues.map((q) => q.name);
     for (const t of this.#o.types) {
