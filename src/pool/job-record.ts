@@ -19,10 +19,12 @@ export type Outcome =
   { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 /**
- * The fields most queued jobs never set: per-job options (time limit, retry, meta, key)
- * and everything about running and ending. A record makes its extras on the first write
- * of a value other than the field's default, so a queued job that was given no options
- * holds none (a million queued jobs are a few hundred bytes each, not twice that).
+ * The fields most jobs never set: per-job options (time limit, retry, meta, key) and
+ * what only some runs have (progress, a stall, an error, a backoff, a tracker's run…).
+ * A record makes its extras on the first write of a value other than the field's
+ * default, so a job that was given no options and runs plainly never holds any (a
+ * million queued jobs are a few hundred bytes each, not twice that; a start allocates
+ * no extras).
  */
 class JobExtras {
   /** Set only when it differs from the priority (with aging, or after a joiner raised it). */
@@ -31,16 +33,12 @@ class JobExtras {
   timeoutMs: number | undefined = undefined;
   retry: NormalizedRetry | undefined = undefined;
   meta: Readonly<Record<string, unknown>> | undefined = undefined;
-  attempt = 0;
-  startedAt: number | undefined = undefined;
-  finishedAt: number | undefined = undefined;
   progress = 0;
   note: string | undefined = undefined;
   stalled = false;
   error: ErrorView | undefined = undefined;
   cancelReason: unknown = undefined;
   cancelRequested = false;
-  current: Attempt | undefined = undefined;
   backoff: Timer | undefined = undefined;
   tracking: Promise<TrackedRun> | undefined = undefined;
   reporter: ProgressCoalescer | undefined = undefined;
@@ -92,8 +90,15 @@ export class JobRecord {
   resolve: ((value: unknown) => void) | undefined = undefined;
   reject: ((error: unknown) => void) | undefined = undefined;
   resultPromise: Promise<unknown> | undefined = undefined;
+  /** 0 until its first start. */
+  attempt = 0;
+  /** The running attempt. */
+  current: Attempt | undefined = undefined;
   /** `queuedAt` − {@link EPOCH}. */
   readonly #queuedAt: number;
+  /** `startedAt` and `finishedAt` − {@link EPOCH}, as `queuedAt`. */
+  #startedAt: number | undefined = undefined;
+  #finishedAt: number | undefined = undefined;
   #x: JobExtras | undefined = undefined;
 
   /** A new record, queued for its first attempt, with its creator as its one caller. */
@@ -155,23 +160,17 @@ export class JobRecord {
     return this.#x?.meta;
   }
 
-  get attempt(): number {
-    return this.#x?.attempt ?? 0;
-  }
-  set attempt(value: number) {
-    if (value !== 0 || this.#x !== undefined) this.#extras.attempt = value;
-  }
   get startedAt(): number | undefined {
-    return this.#x?.startedAt;
+    return this.#startedAt === undefined ? undefined : this.#startedAt + EPOCH;
   }
   set startedAt(value: number | undefined) {
-    if (value !== undefined || this.#x !== undefined) this.#extras.startedAt = value;
+    this.#startedAt = value === undefined ? undefined : value - EPOCH;
   }
   get finishedAt(): number | undefined {
-    return this.#x?.finishedAt;
+    return this.#finishedAt === undefined ? undefined : this.#finishedAt + EPOCH;
   }
   set finishedAt(value: number | undefined) {
-    if (value !== undefined || this.#x !== undefined) this.#extras.finishedAt = value;
+    this.#finishedAt = value === undefined ? undefined : value - EPOCH;
   }
   get progress(): number {
     return this.#x?.progress ?? 0;
@@ -208,12 +207,6 @@ export class JobRecord {
   }
   set cancelRequested(value: boolean) {
     if (value || this.#x !== undefined) this.#extras.cancelRequested = value;
-  }
-  get current(): Attempt | undefined {
-    return this.#x?.current;
-  }
-  set current(value: Attempt | undefined) {
-    if (value !== undefined || this.#x !== undefined) this.#extras.current = value;
   }
   get backoff(): Timer | undefined {
     return this.#x?.backoff;

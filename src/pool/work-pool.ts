@@ -95,8 +95,12 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   readonly #totals = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
   readonly #runningJobs = new Set<JobRecord>();
   readonly #retryingJobs = new Set<JobRecord>();
-  /** Unfinished jobs by id, for {@link WorkPool.cancel}: added when queued, removed at the end. */
-  readonly #live = new Map<string, JobRecord>();
+  /**
+   * Unfinished jobs by sequence number (their id is `job-<seq>`), for
+   * {@link WorkPool.cancel}: added when queued, removed at the end. Keyed by the number,
+   * so a job's id string is never built unless someone reads it.
+   */
+  readonly #live = new Map<number, JobRecord>();
   /** Views of finished jobs, frozen by the snapshot that first hands them out. */
   readonly #history: RingBuffer<JobView> | undefined;
   #idleWaiters: (() => void)[] = [];
@@ -268,7 +272,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    * finished job, or one already cancelled (a second call).
    */
   cancel(id: string, reason?: unknown): boolean {
-    const job = this.#live.get(id);
+    const job = this.#live.get(seqOf(id));
     if (job === undefined || job.cancelRequested) return false;
     this.#cancel(job, reason ?? new AbortError(`Job ${id} was cancelled by id`));
     return true;
@@ -521,7 +525,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     if (reserved) this.#room.take();
     const job = new Job<unknown>(record, this.#host, s.signal, undefined);
     if (s.key !== undefined) queue.keys.set(s.key, record);
-    this.#live.set(record.id, record);
+    this.#live.set(record.seq, record);
     this.#enqueue(queue, record);
     // Evicted only once the newcomer is queued, so the pool never looks idle in between.
     if (victim !== undefined) {
@@ -836,7 +840,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   ): void {
     job.status = status;
     job.finishedAt = Date.now();
-    this.#live.delete(job.id);
+    this.#live.delete(job.seq);
     job.error =
       status === 'succeeded' ? undefined : value === CANCELLED ? CANCELLED_VIEW : errorView(value);
     this.#totals[status]++;
@@ -1014,6 +1018,14 @@ function normalizeError(job: JobRecord, value: unknown): unknown {
     `Job ${job.id} (${job.type}) failed with a non-Error value: ${String(value)}`,
     { cause: value },
   );
+}
+
+/** The sequence number of the job `id` names (`job-<seq>`), or NaN for no job's id. */
+function seqOf(id: string): number {
+  if (typeof id !== 'string' || !id.startsWith('job-')) return Number.NaN;
+  const seq = Number(id.slice(4));
+  // Exactly the id the pool made: not "job-01", "job-1.0" or "job- 1".
+  return `job-${seq}` === id ? seq : Number.NaN;
 }
 
 function noop(): void {}
