@@ -68,7 +68,7 @@ class JobExtras {
  * | `finishedAt`, `outcome` | finished | `#finish` |
  * | `cancelRequested`, `cancelReason` | once a cancel reached the job | `#cancel`, close |
  * | `claims`, `detach` | until finished | each caller (creator and joiners); its withdrawal |
- * | `resultPromise`, `resolve`, `reject` | once `result` was read | `Job.result`; settled by `#finish` |
+ * | `resultPromise`, `resolve` | once `result` was read | `Job.result`; settled by `#finish` (a failure: with a rejected promise) |
  *
  * `rank` (only when it differs from `priority`) and the fields from `key` on live in a
  * {@link JobExtras} made on first need (accessors below); the id is built when read.
@@ -88,7 +88,6 @@ export class JobRecord {
    */
   slot: Slot<JobRecord> | LevelMark | undefined = undefined;
   resolve: ((value: unknown) => void) | undefined = undefined;
-  reject: ((error: unknown) => void) | undefined = undefined;
   resultPromise: Promise<unknown> | undefined = undefined;
   /** 0 until its first start. */
   attempt = 0;

@@ -997,9 +997,13 @@ function settle(job: JobRecord, status: JobStatus, value: unknown): void {
     job.resolve?.(value);
   } else {
     job.resultPromise.catch(noop); // failures are visible in events and history
-    job.reject?.(value === CANCELLED ? cancelError(job) : value);
+    // Resolving with a rejected promise rejects the result with the same error: the
+    // record keeps one resolving function, not two, for every queued job.
+    const failure = Promise.reject(value === CANCELLED ? cancelError(job) : value);
+    failure.catch(noop);
+    job.resolve?.(failure);
   }
-  job.resolve = job.reject = undefined;
+  job.resolve = undefined;
 }
 
 function skipError(job: JobRecord, hold: KeyHold): JobSkippedError {
