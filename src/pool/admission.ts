@@ -65,11 +65,11 @@ export class Admission {
     this.#handOver();
   }
 
-  /** A job entered the queue (its slot is live). */
-  entered(slot: Slot<JobRecord>): void {
+  /** A job entered the queue (its slot is live; a pool that evicts always has one). */
+  entered(slot: Slot<JobRecord> | undefined): void {
     this.queued++;
     const lowest = this.#lowest;
-    if (lowest === undefined) return;
+    if (lowest === undefined || slot === undefined) return;
     lowest.push(slot);
     lowest.compact(this.queued);
   }
@@ -82,8 +82,8 @@ export class Admission {
   }
 
   /** A queued job was re-ranked: its new slot replaces the old one in the eviction index. */
-  reranked(slot: Slot<JobRecord>): void {
-    this.#lowest?.push(slot);
+  reranked(slot: Slot<JobRecord> | undefined): void {
+    if (slot !== undefined) this.#lowest?.push(slot);
   }
 
   /**

@@ -6,7 +6,7 @@ import type { ProgressCoalescer } from './progress.js';
 import type { NormalizedRetry } from './retry.js';
 import type { Submission } from './submission.js';
 import type { TrackedRun } from './tracking.js';
-import type { TypeQueue } from './type-queue.js';
+import type { LevelMark, TypeQueue } from './type-queue.js';
 
 /**
  * Where a record's `queuedAt` counts from: stored relative to it, a time fits a small
@@ -19,10 +19,12 @@ export type Outcome =
   { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 /**
- * The fields most queued jobs never set: per-job options (time limit, retry, meta, key)
- * and everything about running and ending. A record makes its extras on the first write
- * of a value other than the field's default, so a queued job that was given no options
- * holds none (a million queued jobs are a few hundred bytes each, not twice that).
+ * The fields most jobs never set: per-job options (time limit, retry, meta, key) and
+ * what only some runs have (progress, a stall, an error, a backoff, a tracker's run…).
+ * A record makes its extras on the first write of a value other than the field's
+ * default, so a job that was given no options and runs plainly never holds any (a
+ * million queued jobs are a few hundred bytes each, not twice that; a start allocates
+ * no extras).
  */
 class JobExtras {
   /** Set only when it differs from the priority (with aging, or after a joiner raised it). */
@@ -31,16 +33,12 @@ class JobExtras {
   timeoutMs: number | undefined = undefined;
   retry: NormalizedRetry | undefined = undefined;
   meta: Readonly<Record<string, unknown>> | undefined = undefined;
-  attempt = 0;
-  startedAt: number | undefined = undefined;
-  finishedAt: number | undefined = undefined;
   progress = 0;
   note: string | undefined = undefined;
   stalled = false;
   error: ErrorView | undefined = undefined;
   cancelReason: unknown = undefined;
   cancelRequested = false;
-  current: Attempt | undefined = undefined;
   backoff: Timer | undefined = undefined;
   tracking: Promise<TrackedRun> | undefined = undefined;
   reporter: ProgressCoalescer | undefined = undefined;
@@ -70,7 +68,7 @@ class JobExtras {
  * | `finishedAt`, `outcome` | finished | `#finish` |
  * | `cancelRequested`, `cancelReason` | once a cancel reached the job | `#cancel`, close |
  * | `claims`, `detach` | until finished | each caller (creator and joiners); its withdrawal |
- * | `resultPromise`, `resolve`, `reject` | once `result` was read | `Job.result`; settled by `#finish` |
+ * | `resultPromise`, `resolve` | once `result` was read | `Job.result`; settled by `#finish` (a failure: with a rejected promise) |
  *
  * `rank` (only when it differs from `priority`) and the fields from `key` on live in a
  * {@link JobExtras} made on first need (accessors below); the id is built when read.
@@ -84,13 +82,22 @@ export class JobRecord {
   /** Replaced by a stub when the job finishes, so its closure can be collected. */
   task: Task<unknown>;
   status: JobStatus = 'queued';
-  /** The job's live entry in its type's queue (and the eviction index) while queued. */
-  slot: Slot<JobRecord> | undefined = undefined;
+  /**
+   * While queued: its live entry in its type's heap (and the eviction index), or the mark
+   * of its level in its type's buckets (see TypeQueue).
+   */
+  slot: Slot<JobRecord> | LevelMark | undefined = undefined;
   resolve: ((value: unknown) => void) | undefined = undefined;
-  reject: ((error: unknown) => void) | undefined = undefined;
   resultPromise: Promise<unknown> | undefined = undefined;
+  /** 0 until its first start. */
+  attempt = 0;
+  /** The running attempt. */
+  current: Attempt | undefined = undefined;
   /** `queuedAt` − {@link EPOCH}. */
   readonly #queuedAt: number;
+  /** `startedAt` and `finishedAt` − {@link EPOCH}, as `queuedAt`. */
+  #startedAt: number | undefined = undefined;
+  #finishedAt: number | undefined = undefined;
   #x: JobExtras | undefined = undefined;
 
   /** A new record, queued for its first attempt, with its creator as its one caller. */
@@ -152,23 +159,17 @@ export class JobRecord {
     return this.#x?.meta;
   }
 
-  get attempt(): number {
-    return this.#x?.attempt ?? 0;
-  }
-  set attempt(value: number) {
-    if (value !== 0 || this.#x !== undefined) this.#extras.attempt = value;
-  }
   get startedAt(): number | undefined {
-    return this.#x?.startedAt;
+    return this.#startedAt === undefined ? undefined : this.#startedAt + EPOCH;
   }
   set startedAt(value: number | undefined) {
-    if (value !== undefined || this.#x !== undefined) this.#extras.startedAt = value;
+    this.#startedAt = value === undefined ? undefined : value - EPOCH;
   }
   get finishedAt(): number | undefined {
-    return this.#x?.finishedAt;
+    return this.#finishedAt === undefined ? undefined : this.#finishedAt + EPOCH;
   }
   set finishedAt(value: number | undefined) {
-    if (value !== undefined || this.#x !== undefined) this.#extras.finishedAt = value;
+    this.#finishedAt = value === undefined ? undefined : value - EPOCH;
   }
   get progress(): number {
     return this.#x?.progress ?? 0;
@@ -205,12 +206,6 @@ export class JobRecord {
   }
   set cancelRequested(value: boolean) {
     if (value || this.#x !== undefined) this.#extras.cancelRequested = value;
-  }
-  get current(): Attempt | undefined {
-    return this.#x?.current;
-  }
-  set current(value: Attempt | undefined) {
-    if (value !== undefined || this.#x !== undefined) this.#extras.current = value;
   }
   get backoff(): Timer | undefined {
     return this.#x?.backoff;

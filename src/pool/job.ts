@@ -141,13 +141,11 @@ const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancel
 export class Job<R = unknown> {
   readonly #record: JobRecord;
   readonly #host: JobHost;
-  #withdrawn = false;
-  #detach: (() => void) | undefined;
-  /** This caller's own ending, when it gave up while the job went on for others. */
-  #released: Promise<never> | undefined;
-  /** This caller's result, for a keyed job (see `result`). */
-  #own: Promise<R> | undefined;
-  #rejectOwn: ((error: unknown) => void) | undefined;
+  /**
+   * This caller's own state, made on first need (a signal or wait limit, a keyed result,
+   * a withdrawal): most handles never need it, and a queued job's handle stays small.
+   */
+  #c: Caller<R> | undefined = undefined;
 
   /** @internal Created by `WorkPool.submit`, `run`, and each join by key. */
   constructor(
@@ -171,17 +169,19 @@ export class Job<R = unknown> {
               }),
             ),
           );
-    this.#detach = () => {
+    const c = this.#caller;
+    const detach = (): void => {
       detachSignal();
       timer?.clear();
     };
+    c.detach = detach;
     const previous = record.detach;
     record.detach =
       previous === undefined
-        ? this.#detach
+        ? detach
         : () => {
             previous();
-            this.#detach?.();
+            c.detach?.();
           };
   }
 
@@ -209,17 +209,21 @@ export class Job<R = unknown> {
    * visible in events and history).
    */
   get result(): Promise<R> {
-    if (this.#released !== undefined) return this.#released;
+    const released = this.#c?.released;
+    if (released !== undefined) return released;
     const record = this.#record;
     // Only a keyed job can have several callers, so only its callers need a promise of
     // their own (one may give up while the job goes on for the others).
     if (record.key === undefined) return shared(record) as Promise<R>;
-    this.#own ??= new Promise<R>((resolve, reject) => {
-      this.#rejectOwn = reject;
-      (shared(record) as Promise<R>).then(resolve, reject);
-    });
-    this.#own.catch(noop); // as the shared promise: never an unhandled rejection
-    return this.#own;
+    const c = this.#caller;
+    if (c.own === undefined) {
+      c.own = new Promise<R>((resolve, reject) => {
+        c.rejectOwn = reject;
+        (shared(record) as Promise<R>).then(resolve, reject);
+      });
+      c.own.catch(noop); // as the shared promise: never an unhandled rejection
+    }
+    return c.own;
   }
 
   /**
@@ -239,19 +243,36 @@ export class Job<R = unknown> {
   }
 
   #withdraw(reason: unknown): void {
-    if (this.#withdrawn || FINISHED.has(this.#record.status)) return;
-    this.#withdrawn = true;
-    this.#detach?.();
+    const c = this.#caller;
+    if (c.withdrawn || FINISHED.has(this.#record.status)) return;
+    c.withdrawn = true;
+    c.detach?.();
     if (!this.#host.withdraw(this.#record, reason)) return;
     const error =
       reason instanceof TimeoutError
         ? reason
         : new AbortError(`Stopped waiting for job ${this.#record.id}`, { cause: reason });
-    this.#released = Promise.reject(error);
-    this.#released.catch(noop);
-    this.#own?.catch(noop);
-    this.#rejectOwn?.(error);
+    c.released = Promise.reject(error);
+    c.released.catch(noop);
+    c.own?.catch(noop);
+    c.rejectOwn?.(error);
   }
+
+  get #caller(): Caller<R> {
+    this.#c ??= new Caller<R>();
+    return this.#c;
+  }
+}
+
+/** One caller's own state (see `Job.#c`). */
+class Caller<R> {
+  withdrawn = false;
+  detach: (() => void) | undefined = undefined;
+  /** This caller's own ending, when it gave up while the job went on for others. */
+  released: Promise<never> | undefined = undefined;
+  /** This caller's result, for a keyed job (see `result`). */
+  own: Promise<R> | undefined = undefined;
+  rejectOwn: ((error: unknown) => void) | undefined = undefined;
 }
 
 /**
@@ -262,9 +283,9 @@ function shared(record: JobRecord): Promise<unknown> {
   if (record.resultPromise === undefined) {
     const outcome = record.outcome;
     if (outcome === undefined) {
-      record.resultPromise = new Promise((resolve, reject) => {
+      // Only `resolve` is kept: a failure resolves it with a rejected promise (see settle).
+      record.resultPromise = new Promise((resolve) => {
         record.resolve = resolve;
-        record.reject = reject;
       });
     } else if (outcome.ok) {
       record.resultPromise = Promise.resolve(outcome.value);

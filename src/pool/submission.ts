@@ -40,7 +40,11 @@ export function prepareSubmission(
   let task: Task<unknown> | undefined;
   let input: unknown;
   if (runner === undefined) {
-    task = callable(`task (of a ${queue.name} job)`, work as Task<unknown>);
+    // The field's name is built only for the error: not a string per submit.
+    task =
+      typeof work === 'function'
+        ? (work as Task<unknown>)
+        : callable(`task (of a ${queue.name} job)`, work as Task<unknown>);
   } else {
     if (typeof work === 'function') {
       throw new TypeError(

@@ -2,8 +2,7 @@ import { Heap } from 'heap-js';
 import { WorkbusError } from '../errors.js';
 import type { ErrorView, JobView } from './job.js';
 import type { JobRecord } from './job-record.js';
-import { highestFirst, type Slot } from './lazy-heap.js';
-import { isLive, type TypeQueue } from './type-queue.js';
+import { byDispatchOrder, type TypeQueue } from './type-queue.js';
 
 /** A copy of a job record; frozen unless the caller freezes it later (a snapshot does). @internal */
 export function jobView(job: JobRecord, freeze = true): JobView {
@@ -61,32 +60,29 @@ export function deepFreeze<T>(value: T): T {
 
 /**
  * The first `limit` live queued jobs across every type, in dispatch order (rank, then
- * submission). Walks each heap from its root with a frontier ordered the same way, so
- * the cost grows with `limit` (and the dead entries met on the way, which the queues keep
- * below half their heaps), not with the queue length.
+ * submission): a merge of the types' queues, each read lazily in its own order, so the
+ * cost grows with `limit` (and the dead entries met on the way, which the queues keep
+ * below half their size), not with the queue length.
  * @internal
  */
 export function queuedInOrder(queues: readonly TypeQueue[], limit: number): JobRecord[] {
-  interface Node {
-    readonly slot: Slot<JobRecord>;
-    readonly heap: readonly Slot<JobRecord>[];
-    readonly index: number;
+  interface Head {
+    readonly job: JobRecord;
+    readonly rest: Iterator<JobRecord>;
   }
-  // Ordered by the slots' own keys (a dead slot of a re-ranked job keeps its old rank),
-  // so every heap's children come after their parent, as the walk needs.
-  const frontier = new Heap<Node>((a, b) => highestFirst(a.slot, b.slot));
-  const visit = (heap: readonly Slot<JobRecord>[], index: number): void => {
-    const slot = heap[index];
-    if (slot !== undefined) frontier.push({ slot, heap, index });
+  const heads = new Heap<Head>((a, b) => byDispatchOrder(a.job, b.job));
+  const next = (rest: Iterator<JobRecord>): void => {
+    const step = rest.next();
+    if (step.done !== true) heads.push({ job: step.value, rest });
   };
-  for (const queue of queues) visit(queue.slots, 0);
   const out: JobRecord[] = [];
+  if (limit === 0) return out;
+  for (const queue of queues) next(queue.inOrder());
   while (out.length < limit) {
-    const node = frontier.pop();
-    if (node === undefined) break;
-    if (isLive(node.slot)) out.push(node.slot.item);
-    visit(node.heap, 2 * node.index + 1);
-    visit(node.heap, 2 * node.index + 2);
+    const head = heads.pop();
+    if (head === undefined) break;
+    out.push(head.job);
+    if (out.length < limit) next(head.rest);
   }
   return out;
 }

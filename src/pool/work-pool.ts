@@ -95,8 +95,12 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   readonly #totals = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
   readonly #runningJobs = new Set<JobRecord>();
   readonly #retryingJobs = new Set<JobRecord>();
-  /** Unfinished jobs by id, for {@link WorkPool.cancel}: added when queued, removed at the end. */
-  readonly #live = new Map<string, JobRecord>();
+  /**
+   * Unfinished jobs by sequence number (their id is `job-<seq>`), for
+   * {@link WorkPool.cancel}: added when queued, removed at the end. Keyed by the number,
+   * so a job's id string is never built unless someone reads it.
+   */
+  readonly #live = new Map<number, JobRecord>();
   /** Views of finished jobs, frozen by the snapshot that first hands them out. */
   readonly #history: RingBuffer<JobView> | undefined;
   #idleWaiters: (() => void)[] = [];
@@ -131,7 +135,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     this.#o = normalizeOptions(options);
     // The pool's and its jobs' hidden classes must outlive a burst of work (see shapes.ts).
     keepShapes(() => new WorkPool({ concurrency: 1, types: { shape: { concurrency: 1 } } }));
-    this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i));
+    // Aging makes ranks fractional, and eviction needs a slot per job: both need heaps.
+    const buckets = this.#o.aging === undefined && this.#o.whenFull !== 'drop-lowest';
+    this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i, buckets));
     for (const q of this.#queues) this.#byName.set(q.name, q);
     this.#typeNames = this.#queues.map((q) => q.name);
     for (const t of this.#o.types) {
@@ -266,7 +272,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    * finished job, or one already cancelled (a second call).
    */
   cancel(id: string, reason?: unknown): boolean {
-    const job = this.#live.get(id);
+    const job = this.#live.get(seqOf(id));
     if (job === undefined || job.cancelRequested) return false;
     this.#cancel(job, reason ?? new AbortError(`Job ${id} was cancelled by id`));
     return true;
@@ -519,7 +525,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     if (reserved) this.#room.take();
     const job = new Job<unknown>(record, this.#host, s.signal, undefined);
     if (s.key !== undefined) queue.keys.set(s.key, record);
-    this.#live.set(record.id, record);
+    this.#live.set(record.seq, record);
     this.#enqueue(queue, record);
     // Evicted only once the newcomer is queued, so the pool never looks idle in between.
     if (victim !== undefined) {
@@ -834,7 +840,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   ): void {
     job.status = status;
     job.finishedAt = Date.now();
-    this.#live.delete(job.id);
+    this.#live.delete(job.seq);
     job.error =
       status === 'succeeded' ? undefined : value === CANCELLED ? CANCELLED_VIEW : errorView(value);
     this.#totals[status]++;
@@ -991,9 +997,13 @@ function settle(job: JobRecord, status: JobStatus, value: unknown): void {
     job.resolve?.(value);
   } else {
     job.resultPromise.catch(noop); // failures are visible in events and history
-    job.reject?.(value === CANCELLED ? cancelError(job) : value);
+    // Resolving with a rejected promise rejects the result with the same error: the
+    // record keeps one resolving function, not two, for every queued job.
+    const failure = Promise.reject(value === CANCELLED ? cancelError(job) : value);
+    failure.catch(noop);
+    job.resolve?.(failure);
   }
-  job.resolve = job.reject = undefined;
+  job.resolve = undefined;
 }
 
 function skipError(job: JobRecord, hold: KeyHold): JobSkippedError {
@@ -1012,6 +1022,14 @@ function normalizeError(job: JobRecord, value: unknown): unknown {
     `Job ${job.id} (${job.type}) failed with a non-Error value: ${String(value)}`,
     { cause: value },
   );
+}
+
+/** The sequence number of the job `id` names (`job-<seq>`), or NaN for no job's id. */
+function seqOf(id: string): number {
+  if (typeof id !== 'string' || !id.startsWith('job-')) return Number.NaN;
+  const seq = Number(id.slice(4));
+  // Exactly the id the pool made: not "job-01", "job-1.0" or "job- 1".
+  return `job-${seq}` === id ? seq : Number.NaN;
 }
 
 function noop(): void {}
