@@ -44,7 +44,15 @@ export interface SubscribeOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-type Listener = (envelope: Envelope) => void;
+/**
+ * One registration: called with events of `seq` above `since` (who receives an event is
+ * fixed when it is published). A record, not a wrapping closure: the dispatch loop calls
+ * `call` itself, one call per delivery.
+ */
+interface Listener {
+  readonly since: number;
+  readonly call: (payload: unknown, envelope: Envelope) => void;
+}
 
 /** One subscription as {@link EventBus.subscribers} lists it: plain, frozen data. */
 export interface SubscriberView extends SubscriptionStats {
@@ -158,7 +166,8 @@ export class EventBus<Events extends object> {
     }
     if (this.#closed) throw new ClosedError(`EventBus is closed; cannot publish "${topic}"`);
     const seq = ++this.#seq;
-    const listeners = this.#byTopic.get(topic);
+    // Only '*' listeners (a common shape): no lookup by topic.
+    const listeners = this.#byTopic.size === 0 ? undefined : this.#byTopic.get(topic);
     const receivers = (listeners === undefined ? 0 : listeners.length) + this.#any.length;
     // Nobody listens: no envelope, no clock read.
     if (receivers === 0) return 0;
@@ -201,16 +210,9 @@ export class EventBus<Events extends object> {
     callable('listener', listener);
     this.#checkOpen('on');
     this.#checkRoom();
-    const call = listener as (payload: unknown, envelope: Envelope) => void;
-    const since = this.#seq;
-    const wrapped: Listener = (envelope) => {
-      if (envelope.seq <= since) return;
-      try {
-        if (lockdepOn) callInOwnFlow(call, envelope);
-        else call(envelope.payload, envelope);
-      } catch (error) {
-        this.#report(error, envelope);
-      }
+    const wrapped: Listener = {
+      since: this.#seq,
+      call: listener as (payload: unknown, envelope: Envelope) => void,
     };
     const key = topic === '*' ? ANY : topic;
     this.#attach(key, wrapped);
@@ -265,9 +267,9 @@ export class EventBus<Events extends object> {
     type E = EnvelopeOf<Events>;
     return new Subscription<E>({ capacity, whenFull }, (port) => {
       // The emitter is untyped; publish() only ever emits envelopes of Events.
-      const since = this.#seq;
-      const deliver: Listener = (envelope) => {
-        if (envelope.seq > since) port.deliver(envelope as E);
+      const deliver: Listener = {
+        since: this.#seq,
+        call: (_payload, envelope) => port.deliver(envelope as E),
       };
       for (const key of keys) this.#attach(key, deliver);
       const subscriber: Subscriber = { port, topics: named, buffer: capacity, whenFull };
@@ -308,8 +310,30 @@ export class EventBus<Events extends object> {
    * every topic (looked up after the first ran).
    */
   #dispatch(envelope: Envelope, listeners: readonly Listener[] | undefined): void {
-    if (listeners !== undefined) for (const listener of listeners) listener(envelope);
-    for (const listener of this.#any) listener(envelope);
+    if (listeners !== undefined) this.#deliver(listeners, envelope);
+    this.#deliver(this.#any, envelope);
+  }
+
+  /**
+   * A throwing listener is reported, and the next one called: one `try` around the loop,
+   * re-entered after a throw, rather than one per call.
+   */
+  #deliver(listeners: readonly Listener[], envelope: Envelope): void {
+    const { seq, payload } = envelope;
+    let i = 0;
+    while (i < listeners.length) {
+      try {
+        for (; i < listeners.length; i++) {
+          const listener = listeners[i] as Listener;
+          if (seq <= listener.since) continue;
+          if (lockdepOn) callInOwnFlow(listener.call, envelope);
+          else listener.call(payload, envelope);
+        }
+      } catch (error) {
+        i++;
+        this.#report(error, envelope);
+      }
+    }
   }
 
   /** Events published by listeners during a dispatch, in order (more may join meanwhile). */

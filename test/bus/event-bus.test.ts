@@ -90,6 +90,24 @@ describe('EventBus publish and on', () => {
     expect(onError.mock.calls[0]?.[1]).toMatchObject({ topic: 'app.tick', payload: 1, seq: 1 });
   });
 
+  it("reports each of several throwing listeners in turn, the topic's and then the '*' ones, calling every other once", () => {
+    const onError = vi.fn();
+    const bus = newBus(onError);
+    const calls: string[] = [];
+    const thrower = (label: string) => () => {
+      calls.push(label);
+      throw new Error(label);
+    };
+    bus.on('app.tick', thrower('a'));
+    bus.on('app.tick', thrower('b'));
+    bus.on('app.tick', () => calls.push('c'));
+    bus.on('*', thrower('d'));
+    bus.on('*', () => calls.push('e'));
+    bus.publish('app.tick', 1);
+    expect(calls).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(onError.mock.calls.map(([error]) => (error as Error).message)).toEqual(['a', 'b', 'd']);
+  });
+
   it('survives an onError hook that throws, logging both', () => {
     const log = vi.spyOn(console, 'error').mockImplementation(() => {});
     const bus = new EventBus<Events>({

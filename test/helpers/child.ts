@@ -12,7 +12,7 @@ export interface Child {
   readonly lines: string[];
   /** Resolves with the first line (already printed or to come) that `match` accepts. */
   line(match: (line: string) => boolean): Promise<string>;
-  /** Resolves with the exit code (or the signal's name) when it ends. */
+  /** Resolves with the exit code (or the signal's name) once it ended and its output was read. */
   readonly exited: Promise<number | string>;
 }
 
@@ -33,7 +33,8 @@ export function startChild(fixture: URL, args: readonly string[]): Child {
     }
   });
   const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+    // 'close', not 'exit': by then every line it printed has been read.
+    child.once('close', (code, signal) => resolve(code ?? signal ?? -1)),
   );
   return {
     process: child,
