@@ -210,19 +210,19 @@ export class EventBus<Events extends object> {
     callable('listener', listener);
     this.#checkOpen('on');
     this.#checkRoom();
-    const wrapped: Listener = {
+    const registration: Listener = {
       since: this.#seq,
       call: listener as (payload: unknown, envelope: Envelope) => void,
     };
     const key = topic === '*' ? ANY : topic;
-    this.#attach(key, wrapped);
+    this.#attach(key, registration);
     this.#listeners++;
     let attached = true;
     return () => {
       if (!attached) return;
       attached = false;
       if (this.#closed) return;
-      this.#detach(key, wrapped);
+      this.#detach(key, registration);
       this.#listeners--;
     };
   }
@@ -354,7 +354,7 @@ export class EventBus<Events extends object> {
     else this.#byTopic.set(key, [...(this.#byTopic.get(key) ?? NONE), listener]);
   }
 
-  /** Removes one registration of `listener` (the same function may be attached twice). */
+  /** Removes `listener`, one registration (the same function attached twice is two). */
   #detach(key: TopicKey, listener: Listener): void {
     const list = key === ANY ? this.#any : (this.#byTopic.get(key) ?? NONE);
     const at = list.lastIndexOf(listener);
