@@ -1,6 +1,6 @@
 import type { Timer } from '../internal/timer.js';
 import type { Attempt } from './attempt.js';
-import type { ErrorView, JobStatus, Task } from './job.js';
+import type { ErrorView, Job, JobStatus, Task } from './job.js';
 import type { Slot } from './lazy-heap.js';
 import type { ProgressCoalescer } from './progress.js';
 import type { NormalizedRetry } from './retry.js';
@@ -14,7 +14,7 @@ import type { LevelMark, TypeQueue } from './type-queue.js';
  */
 export const EPOCH = Date.now();
 
-/** A job's outcome, kept until its result is first read (then the promise holds it). */
+/** A job's outcome, kept by its handle until its result is first read (then the promise holds it). */
 export type Outcome =
   { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
@@ -44,7 +44,6 @@ class JobExtras {
   reporter: ProgressCoalescer | undefined = undefined;
   claims = 1;
   detach: (() => void) | undefined = undefined;
-  outcome: Outcome | undefined = undefined;
 }
 
 /**
@@ -68,7 +67,7 @@ class JobExtras {
  * | `finishedAt`, `outcome` | finished | `#finish` |
  * | `cancelRequested`, `cancelReason` | once a cancel reached the job | `#cancel`, close |
  * | `claims`, `detach` | until finished | each caller (creator and joiners); its withdrawal |
- * | `resultPromise`, `resolve` | once `result` was read | `Job.result`; settled by `#finish` (a failure: with a rejected promise) |
+ * | `handle` | until its result is settled | `submit` (the creator's handle); cleared by `#finish` |
  *
  * `rank` (only when it differs from `priority`) and the fields from `key` on live in a
  * {@link JobExtras} made on first need (accessors below); the id is built when read.
@@ -87,8 +86,8 @@ export class JobRecord {
    * of its level in its type's buckets (see TypeQueue).
    */
   slot: Slot<JobRecord> | LevelMark | undefined = undefined;
-  resolve: ((value: unknown) => void) | undefined = undefined;
-  resultPromise: Promise<unknown> | undefined = undefined;
+  /** Its creator's handle, which holds its result; cleared once the result is settled. */
+  handle: Job | undefined = undefined;
   /** 0 until its first start. */
   attempt = 0;
   /** The running attempt. */
@@ -239,11 +238,5 @@ export class JobRecord {
   }
   set detach(value: (() => void) | undefined) {
     if (value !== undefined || this.#x !== undefined) this.#extras.detach = value;
-  }
-  get outcome(): Outcome | undefined {
-    return this.#x?.outcome;
-  }
-  set outcome(value: Outcome | undefined) {
-    if (value !== undefined || this.#x !== undefined) this.#extras.outcome = value;
   }
 }

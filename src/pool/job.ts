@@ -1,7 +1,7 @@
 import { onAbort, type AbortOptions } from '../abort.js';
 import { AbortError, TimeoutError } from '../errors.js';
 import { after } from '../internal/timer.js';
-import type { JobRecord } from './job-record.js';
+import type { JobRecord, Outcome } from './job-record.js';
 
 /**
  * `queued → running → succeeded | failed | cancelled`, with `retrying` between attempts;
@@ -135,6 +135,12 @@ export interface JobHost {
 const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
 
 /**
+ * @internal Hands a finished job's outcome to its creator's handle, where every caller
+ * reads it (the pool calls it once per job).
+ */
+export let settleResult: (handle: Job, status: JobStatus, value: unknown) => void;
+
+/**
  * One caller's handle on a submitted job. Reading is free; only the pool changes a job.
  * Callers that joined a job by `key` each have their own handle on the shared job.
  */
@@ -146,16 +152,33 @@ export class Job<R = unknown> {
    * a withdrawal): most handles never need it, and a queued job's handle stays small.
    */
   #c: Caller<R> | undefined = undefined;
+  /**
+   * The job's result, held by its creator's handle (a joiner's reads it there) and not
+   * by the record, so a finished record the pool keeps in its history holds no result:
+   * the promise once read; the outcome if the job ended before anyone read it.
+   */
+  #result: Promise<unknown> | Outcome | undefined = undefined;
+  /** Only `resolve` is kept: a failure resolves it with a rejected promise. */
+  #resolve: ((value: unknown) => void) | undefined = undefined;
 
-  /** @internal Created by `WorkPool.submit`, `run`, and each join by key. */
+  static {
+    settleResult = (handle, status, value) => handle.#settle(status, value);
+  }
+
+  /**
+   * @internal Created by `WorkPool.submit`, `run`, and each join by key (a joiner is
+   * given the creator's handle, `origin`).
+   */
   constructor(
     record: JobRecord,
     host: JobHost,
     signal: AbortSignal | undefined,
     waitMs: number | undefined,
+    origin?: Job,
   ) {
     this.#record = record;
     this.#host = host;
+    if (origin !== undefined) this.#caller.origin = origin;
     if (signal === undefined && waitMs === undefined) return;
     // Only this caller's wait is bound to its signal and time limit.
     const detachSignal = onAbort(signal, () => this.#withdraw(signal?.reason));
@@ -211,15 +234,15 @@ export class Job<R = unknown> {
   get result(): Promise<R> {
     const released = this.#c?.released;
     if (released !== undefined) return released;
-    const record = this.#record;
+    const origin = this.#c?.origin ?? this;
     // Only a keyed job can have several callers, so only its callers need a promise of
     // their own (one may give up while the job goes on for the others).
-    if (record.key === undefined) return shared(record) as Promise<R>;
+    if (this.#record.key === undefined) return origin.#shared() as Promise<R>;
     const c = this.#caller;
     if (c.own === undefined) {
       c.own = new Promise<R>((resolve, reject) => {
         c.rejectOwn = reject;
-        (shared(record) as Promise<R>).then(resolve, reject);
+        (origin.#shared() as Promise<R>).then(resolve, reject);
       });
       c.own.catch(noop); // as the shared promise: never an unhandled rejection
     }
@@ -258,6 +281,45 @@ export class Job<R = unknown> {
     c.rejectOwn?.(error);
   }
 
+  /** The job's own result promise, shared by its callers: made on first read. */
+  #shared(): Promise<unknown> {
+    const result = this.#result;
+    if (result instanceof Promise) return result;
+    let promise: Promise<unknown>;
+    if (result === undefined) {
+      promise = new Promise((resolve) => {
+        this.#resolve = resolve;
+      });
+    } else if (result.ok) {
+      promise = Promise.resolve(result.value);
+    } else {
+      promise = Promise.reject(
+        result.error === CANCELLED ? cancelError(this.#record) : result.error,
+      );
+      promise.catch(noop); // see the getter's note on unhandled rejections
+    }
+    this.#result = promise;
+    return promise;
+  }
+
+  #settle(status: JobStatus, value: unknown): void {
+    const result = this.#result;
+    if (result === undefined) {
+      this.#result = status === 'succeeded' ? { ok: true, value } : { ok: false, error: value };
+      return;
+    }
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    if (status === 'succeeded') {
+      resolve?.(value);
+      return;
+    }
+    (result as Promise<unknown>).catch(noop); // failures are visible in events and history
+    const failure = Promise.reject(value === CANCELLED ? cancelError(this.#record) : value);
+    failure.catch(noop);
+    resolve?.(failure);
+  }
+
   get #caller(): Caller<R> {
     this.#c ??= new Caller<R>();
     return this.#c;
@@ -266,6 +328,8 @@ export class Job<R = unknown> {
 
 /** One caller's own state (see `Job.#c`). */
 class Caller<R> {
+  /** A joiner's: the creator's handle, which holds the job's result. */
+  origin: Job | undefined = undefined;
   withdrawn = false;
   detach: (() => void) | undefined = undefined;
   /** This caller's own ending, when it gave up while the job went on for others. */
@@ -273,30 +337,6 @@ class Caller<R> {
   /** This caller's result, for a keyed job (see `result`). */
   own: Promise<R> | undefined = undefined;
   rejectOwn: ((error: unknown) => void) | undefined = undefined;
-}
-
-/**
- * The job's own result promise, shared by its callers: created on first access, and
- * never reporting an unhandled rejection.
- */
-function shared(record: JobRecord): Promise<unknown> {
-  if (record.resultPromise === undefined) {
-    const outcome = record.outcome;
-    if (outcome === undefined) {
-      // Only `resolve` is kept: a failure resolves it with a rejected promise (see settle).
-      record.resultPromise = new Promise((resolve) => {
-        record.resolve = resolve;
-      });
-    } else if (outcome.ok) {
-      record.resultPromise = Promise.resolve(outcome.value);
-    } else {
-      record.resultPromise = Promise.reject(
-        outcome.error === CANCELLED ? cancelError(record) : outcome.error,
-      );
-      record.resultPromise.catch(noop); // see the getter's note on unhandled rejections
-    }
-  }
-  return record.resultPromise;
 }
 
 function noop(): void {}

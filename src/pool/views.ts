@@ -4,8 +4,8 @@ import type { ErrorView, JobView } from './job.js';
 import type { JobRecord } from './job-record.js';
 import { byDispatchOrder, type TypeQueue } from './type-queue.js';
 
-/** A copy of a job record; frozen unless the caller freezes it later (a snapshot does). @internal */
-export function jobView(job: JobRecord, freeze = true): JobView {
+/** A frozen copy of a job record. @internal */
+export function jobView(job: JobRecord): JobView {
   const view: JobView = {
     id: job.id,
     type: job.type,
@@ -22,7 +22,7 @@ export function jobView(job: JobRecord, freeze = true): JobView {
     error: job.error,
     meta: job.meta,
   };
-  return freeze ? Object.freeze(view) : view;
+  return Object.freeze(view);
 }
 
 /** An error as plain data (name, message, code). @internal */

@@ -18,7 +18,7 @@ import type { CloseReport, PoolEvents } from './events.js';
 import {
   CANCELLED,
   Job,
-  cancelError,
+  settleResult,
   type JobHost,
   type JobOptions,
   type JobStatus,
@@ -44,6 +44,7 @@ import { ProgressCoalescer } from './progress.js';
 import { backoffDelay } from './retry.js';
 import type { KeyHold, KeyTracker, TrackedRun } from './tracking.js';
 import type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './snapshot.js';
+import { SeqIndex } from './seq-index.js';
 import { keepShapes } from './shapes.js';
 import { prepareSubmission, type Submission } from './submission.js';
 import { TypeQueue, byDispatchOrder } from './type-queue.js';
@@ -100,9 +101,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
    * {@link WorkPool.cancel}: added when queued, removed at the end. Keyed by the number,
    * so a job's id string is never built unless someone reads it.
    */
-  readonly #live = new Map<number, JobRecord>();
-  /** Views of finished jobs, frozen by the snapshot that first hands them out. */
-  readonly #history: RingBuffer<JobView> | undefined;
+  readonly #live = new SeqIndex<JobRecord>();
+  /** The last finished jobs' records; a snapshot copies them into views. */
+  readonly #history: RingBuffer<JobRecord> | undefined;
   #idleWaiters: (() => void)[] = [];
   #rateTimer: Timer | undefined;
   #rateTimerAt = Number.POSITIVE_INFINITY;
@@ -148,7 +149,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
         );
     }
     this.#room = new Admission(this.#o.capacity, this.#o.whenFull);
-    this.#history = this.#o.history > 0 ? new RingBuffer<JobView>(this.#o.history) : undefined;
+    this.#history = this.#o.history > 0 ? new RingBuffer<JobRecord>(this.#o.history) : undefined;
     const parent = this.#o.signal;
     if (parent?.aborted) void this.close({ graceMs: 0, drain: false });
     else this.#detachParent = onAbort(parent, () => void this.close({ graceMs: 0, drain: false }));
@@ -371,7 +372,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       queued: queuedInOrder(this.#queues, limit).map((job) => jobView(job)),
       running: [...this.#runningJobs].map((job) => jobView(job)),
       retrying,
-      history: this.#history?.toArray() ?? [],
+      history: this.#history?.toArray().map((job) => jobView(job)) ?? [],
     });
   }
 
@@ -484,7 +485,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     record.claims++;
     if (s.priority > record.priority) this.#raise(record, s.priority);
     // The joiner's timeoutMs bounds its own wait: the job keeps its creator's time limit.
-    return new Job(record, this.#host, s.signal, s.waitMs);
+    return new Job(record, this.#host, s.signal, s.waitMs, record.handle);
   }
 
   #raise(record: JobRecord, priority: number): void {
@@ -514,6 +515,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     if (hold !== undefined) {
       if (reserved) this.#room.giveBack();
       const skipped = new Job<unknown>(record, this.#host, s.signal, undefined);
+      record.handle = skipped;
       this.#finish(record, 'skipped', skipError(record, hold));
       return skipped;
     }
@@ -524,8 +526,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
         : this.#room.victimFor({ rank: record.rank, seq: record.seq, item: record });
     if (reserved) this.#room.take();
     const job = new Job<unknown>(record, this.#host, s.signal, undefined);
+    record.handle = job;
     if (s.key !== undefined) queue.keys.set(s.key, record);
-    this.#live.set(record.seq, record);
+    this.#live.add(record.seq, record);
     this.#enqueue(queue, record);
     // Evicted only once the newcomer is queued, so the pool never looks idle in between.
     if (victim !== undefined) {
@@ -854,9 +857,10 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     job.reporter = undefined;
     const keys = this.#queueOfRecord(job).keys;
     if (job.key !== undefined && keys.get(job.key) === job) keys.delete(job.key);
-    // The history keeps a copy, not the record: no task closure or result stays reachable.
-    this.#history?.push(jobView(job, false));
+    // The history keeps the record, whose views are built when read (most never are): it
+    // holds no task closure (replaced here) and no result (its handle holds that).
     job.task = finishedTask;
+    this.#history?.push(job);
     this.#publish('job.finished', job);
     const tracking = job.tracking;
     job.tracking = undefined;
@@ -989,21 +993,11 @@ function finishedTask(): never {
   throw new Error('a finished job has no task');
 }
 
-/** Hands a finished job's outcome to its callers. */
+/** Hands a finished job's outcome to its callers (through its creator's handle). */
 function settle(job: JobRecord, status: JobStatus, value: unknown): void {
-  if (job.resultPromise === undefined) {
-    job.outcome = status === 'succeeded' ? { ok: true, value } : { ok: false, error: value };
-  } else if (status === 'succeeded') {
-    job.resolve?.(value);
-  } else {
-    job.resultPromise.catch(noop); // failures are visible in events and history
-    // Resolving with a rejected promise rejects the result with the same error: the
-    // record keeps one resolving function, not two, for every queued job.
-    const failure = Promise.reject(value === CANCELLED ? cancelError(job) : value);
-    failure.catch(noop);
-    job.resolve?.(failure);
-  }
-  job.resolve = undefined;
+  const handle = job.handle;
+  job.handle = undefined;
+  if (handle !== undefined) settleResult(handle, status, value);
 }
 
 function skipError(job: JobRecord, hold: KeyHold): JobSkippedError {

@@ -70,6 +70,32 @@ describe("WorkPool queue capacity, whenFull 'reject'", () => {
   it('does not keep finished jobs alive', async () => {
     expect(await finishedPayloadsAlive('reject')).toBe(0);
   });
+
+  it('keeps no result reachable from its history, whether the result was read or not', async () => {
+    setFlagsFromString('--expose_gc');
+    const gc = runInNewContext('gc') as () => void;
+    const pool = new WorkPool({ concurrency: 1, types: { work: { concurrency: 1 } } });
+    const refs: WeakRef<object>[] = [];
+    // In a function of its own, so no handle stays in this test's frame.
+    const runOne = async (i: number): Promise<void> => {
+      const job = pool.submit('work', () => {
+        const value = { data: new Array<number>(1000).fill(i) };
+        refs.push(new WeakRef(value));
+        return value;
+      });
+      // Half are read (the handle's promise holds the value), half never are (its outcome does).
+      if (i % 2 === 0) await job.result;
+      else await pool.onIdle();
+    };
+    for (let i = 0; i < 20; i++) await runOne(i);
+    await flush();
+    gc();
+    await flush();
+    gc();
+    expect(pool.snapshot().history).toHaveLength(20);
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    await pool.close();
+  });
 });
 
 describe("WorkPool queue capacity, whenFull 'drop-lowest'", () => {
