@@ -129,7 +129,9 @@ export function options(
     throw new TypeError(`${field} must be an object, got ${show(value)}`);
   }
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
+  // for-in over own keys, not Object.keys: no array per call (once per submit).
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
     if (!known.includes(key)) {
       const guess = closest(key, known);
       const hint = guess === undefined ? '' : `; did you mean '${guess}'?`;

@@ -344,8 +344,7 @@ export class Channel<T> implements AsyncIterable<T> {
       case 'drop-oldest': {
         this.#sent++;
         this.#dropped++;
-        const out = this.#buffer.push(value);
-        if (out) this.#onDrop?.(out.evicted);
+        this.#buffer.push(value, this.#onDrop);
         return 'accepted';
       }
       case 'drop-newest':

@@ -29,20 +29,23 @@ export class RingBuffer<T> {
   }
 
   /**
-   * Appends `item`. When full, the oldest item is evicted and returned inside an
-   * object (so an evicted `undefined` is told apart from no eviction).
+   * Appends `item`. When full, the oldest item is evicted first and handed to `onEvict`
+   * (a callback rather than a returned wrapper, so a push allocates nothing: a pool's
+   * history and a drop-oldest channel push once per job or event).
+   * @returns whether an item was evicted.
    */
-  push(item: T): { evicted: T } | undefined {
+  push(item: T, onEvict?: (evicted: T) => void): boolean {
     const tail = this.#index(this.#size);
     if (this.#size < this.capacity) {
       this.#slots[tail] = item;
       this.#size++;
-      return undefined;
+      return false;
     }
     const evicted = this.#slots[tail] as T;
     this.#slots[tail] = item;
     this.#head = this.#index(1);
-    return { evicted };
+    onEvict?.(evicted);
+    return true;
   }
 
   /** Removes and returns the oldest item, or `undefined` when empty. */

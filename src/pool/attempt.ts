@@ -27,6 +27,8 @@ export class Attempt implements TaskContext {
   readonly attempt: number;
   aborted = false;
   abortReason: unknown = undefined;
+  /** Its job's place among the pool's running jobs (see RunningJobs). */
+  runningAt = 0;
   readonly #job: JobRecord;
   readonly #host: AttemptHost;
   #controller: AbortController | undefined;

@@ -287,9 +287,9 @@ export class Job<R = unknown> {
     if (result instanceof Promise) return result;
     let promise: Promise<unknown>;
     if (result === undefined) {
-      promise = new Promise((resolve) => {
-        this.#resolve = resolve;
-      });
+      promise = new Promise(capture);
+      this.#resolve = captured;
+      captured = undefined; // or it would keep the last promise (and its value) reachable
     } else if (result.ok) {
       promise = Promise.resolve(result.value);
     } else {
@@ -340,3 +340,12 @@ class Caller<R> {
 }
 
 function noop(): void {}
+
+/**
+ * One executor for every result promise, not a closure per job: it leaves the resolving
+ * function here, and the handle takes it at once (the executor runs synchronously).
+ */
+let captured: ((value: unknown) => void) | undefined;
+function capture(resolve: (value: unknown) => void): void {
+  captured = resolve;
+}

@@ -37,6 +37,7 @@ export interface PoolSnapshot {
   readonly types: { readonly [type: string]: TypeLoad };
   /** The first `limit` queued jobs in dispatch order (priority, then submission). */
   readonly queued: readonly JobView[];
+  /** The running jobs, in submission order. */
   readonly running: readonly JobView[];
   /** Jobs waiting out a retry backoff (first `limit`). */
   readonly retrying: readonly JobView[];

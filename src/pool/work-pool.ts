@@ -44,6 +44,7 @@ import { ProgressCoalescer } from './progress.js';
 import { backoffDelay } from './retry.js';
 import type { KeyHold, KeyTracker, TrackedRun } from './tracking.js';
 import type { CloseOptions, PoolSnapshot, SnapshotOptions, TypeLoad } from './snapshot.js';
+import { RunningJobs } from './running-jobs.js';
 import { SeqIndex } from './seq-index.js';
 import { keepShapes } from './shapes.js';
 import { prepareSubmission, type Submission } from './submission.js';
@@ -94,7 +95,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
   readonly #t0 = Date.now();
   #running = 0;
   readonly #totals = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
-  readonly #runningJobs = new Set<JobRecord>();
+  readonly #runningJobs = new RunningJobs();
   readonly #retryingJobs = new Set<JobRecord>();
   /**
    * Unfinished jobs by sequence number (their id is `job-<seq>`), for
@@ -370,7 +371,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
       },
       types,
       queued: queuedInOrder(this.#queues, limit).map((job) => jobView(job)),
-      running: [...this.#runningJobs].map((job) => jobView(job)),
+      running: this.#runningJobs.list().map((job) => jobView(job)),
       retrying,
       history: this.#history?.toArray().map((job) => jobView(job)) ?? [],
     });
@@ -435,9 +436,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     const abandoned: string[] = [];
     if (!(await this.#idleWithin(graceMs))) {
       this.#cancelWaiting(reason);
-      for (const job of [...this.#runningJobs]) this.#cancel(job, reason());
+      for (const job of this.#runningJobs.list()) this.#cancel(job, reason());
       if (!(await this.#idleWithin(this.#o.abortGraceMs))) {
-        for (const job of [...this.#runningJobs]) {
+        for (const job of this.#runningJobs.list()) {
           abandoned.push(job.id);
           this.#abandon(job, reason());
         }
@@ -630,9 +631,9 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     queue.running++;
     queue.recordStart(now);
     this.#running++;
-    this.#runningJobs.add(job);
     const attempt = new Attempt(job, this.#host, queue.config.stallAfterMs);
     job.current = attempt;
+    this.#runningJobs.add(job);
     this.#publish('job.started', job);
     const tracker = queue.config.tracker;
     if (tracker === undefined || job.key === undefined) attempt.run(job.task);

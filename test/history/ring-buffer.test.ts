@@ -12,18 +12,23 @@ describe('RingBuffer', () => {
     expect(ring.full).toBe(false);
   });
 
-  it('evicts the oldest item when full and reports it', () => {
+  it('evicts the oldest item when full, hands it to onEvict and says so', () => {
     const ring = new RingBuffer<string>(2);
-    expect(ring.push('a')).toBeUndefined();
-    expect(ring.push('b')).toBeUndefined();
-    expect(ring.push('c')).toEqual({ evicted: 'a' });
+    const evicted: string[] = [];
+    const onEvict = (item: string): void => void evicted.push(item);
+    expect(ring.push('a', onEvict)).toBe(false);
+    expect(ring.push('b', onEvict)).toBe(false);
+    expect(ring.push('c', onEvict)).toBe(true);
+    expect(evicted).toEqual(['a']);
     expect(ring.toArray()).toEqual(['b', 'c']);
   });
 
-  it('tells an evicted undefined apart from no eviction', () => {
+  it('hands over an evicted undefined like any item', () => {
     const ring = new RingBuffer<undefined>(1);
-    expect(ring.push(undefined)).toBeUndefined();
-    expect(ring.push(undefined)).toEqual({ evicted: undefined });
+    const evicted: undefined[] = [];
+    ring.push(undefined, (item) => void evicted.push(item));
+    expect(ring.push(undefined, (item) => void evicted.push(item))).toBe(true);
+    expect(evicted).toEqual([undefined]);
   });
 
   it('drains every item oldest first, leaving it empty and usable', () => {
@@ -79,9 +84,10 @@ describe('RingBuffer', () => {
       constructor(readonly value: number) {}
       check = (): boolean => true;
       run(m: Model, r: Real): void {
-        const evicted = r.ring.push(this.value);
+        const evicted: number[] = [];
         const full = m.items.length === m.capacity;
-        expect(evicted).toEqual(full ? { evicted: m.items[0] } : undefined);
+        expect(r.ring.push(this.value, (item) => void evicted.push(item))).toBe(full);
+        expect(evicted).toEqual(full ? [m.items[0]] : []);
         if (full) m.items.shift();
         m.items.push(this.value);
       }
