@@ -65,8 +65,16 @@ export class Attempt implements TaskContext {
     // The promises that report the outcome are the job's too: the pool's code they run
     // (the retry policy, the next dispatch) must not inherit the locks of whoever
     // happened to start the job.
-    if (lockdepOn) runInOwnFlow(() => this.#run(task));
+    if (lockdepOn) this.#runInOwnFlow(task);
     else this.#run(task);
+  }
+
+  /**
+   * Apart from `run`: a closure in `run` itself would make V8 allocate its context at
+   * every call, lockdep or not.
+   */
+  #runInOwnFlow(task: (context: TaskContext) => unknown): void {
+    runInOwnFlow(() => this.#run(task));
   }
 
   #run(task: (context: TaskContext) => unknown): void {
