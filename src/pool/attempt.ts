@@ -40,24 +40,31 @@ export class Attempt implements TaskContext {
     this.attempt = job.attempt;
     this.#job = job;
     this.#host = host;
+    // The timers' closures live in methods of their own: a closure here would make V8
+    // allocate a context at every start, timers or not.
     const timeoutMs = job.timeoutMs;
-    if (timeoutMs !== undefined) {
-      this.#timeout = after(timeoutMs, () => {
-        this.#timeout = undefined;
-        const error = new TimeoutError(
-          `Job ${job.id} attempt ${this.attempt} timed out after ${timeoutMs} ms`,
-          { timeoutMs },
-        );
-        this.abort(error);
-        host.ended(job, this, false, error);
-      });
-    }
-    if (stallAfterMs !== undefined) {
-      this.#stall = after(stallAfterMs, () => {
-        this.#stall = undefined;
-        host.stalled(job);
-      });
-    }
+    if (timeoutMs !== undefined) this.#timeout = this.#timeLimit(timeoutMs);
+    if (stallAfterMs !== undefined) this.#stall = this.#stallTimer(stallAfterMs);
+  }
+
+  #timeLimit(timeoutMs: number): Timer {
+    return after(timeoutMs, () => {
+      this.#timeout = undefined;
+      const job = this.#job;
+      const error = new TimeoutError(
+        `Job ${job.id} attempt ${this.attempt} timed out after ${timeoutMs} ms`,
+        { timeoutMs },
+      );
+      this.abort(error);
+      this.#host.ended(job, this, false, error);
+    });
+  }
+
+  #stallTimer(stallAfterMs: number): Timer {
+    return after(stallAfterMs, () => {
+      this.#stall = undefined;
+      this.#host.stalled(this.#job);
+    });
   }
 
   /** Runs the task in a flow of its own (never the submitter's) and reports how it settles. */
@@ -112,7 +119,7 @@ export class Attempt implements TaskContext {
     if (controller === undefined) return;
     // The task's abort listeners run now, synchronously, but in the task's flow: not in
     // that of whoever cancelled it (who may hold locks the task's cleanup takes).
-    if (lockdepOn) runInOwnFlow(() => controller.abort(reason));
+    if (lockdepOn) abortInOwnFlow(controller, reason);
     else controller.abort(reason);
   }
 
@@ -128,4 +135,9 @@ export class Attempt implements TaskContext {
     this.#progress ??= (fraction, note) => this.#host.progress(this.#job, this, fraction, note);
     return this.#progress;
   }
+}
+
+/** Apart from `abort`, whose every call would otherwise allocate this closure's context. */
+function abortInOwnFlow(controller: AbortController, reason: unknown): void {
+  runInOwnFlow(() => controller.abort(reason));
 }

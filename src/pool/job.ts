@@ -179,8 +179,14 @@ export class Job<R = unknown> {
     this.#record = record;
     this.#host = host;
     if (origin !== undefined) this.#caller.origin = origin;
-    if (signal === undefined && waitMs === undefined) return;
-    // Only this caller's wait is bound to its signal and time limit.
+    if (signal !== undefined || waitMs !== undefined) this.#bindWait(record, signal, waitMs);
+  }
+
+  /**
+   * Binds only this caller's wait to its signal and time limit. Apart from the
+   * constructor: its closures there would make V8 allocate a context for every handle.
+   */
+  #bindWait(record: JobRecord, signal: AbortSignal | undefined, waitMs: number | undefined): void {
     const detachSignal = onAbort(signal, () => this.#withdraw(signal?.reason));
     const timer =
       waitMs === undefined
