@@ -146,7 +146,6 @@ export let settleResult: (handle: Job, status: JobStatus, value: unknown) => voi
  */
 export class Job<R = unknown> {
   readonly #record: JobRecord;
-  readonly #host: JobHost;
   /**
    * This caller's own state, made on first need (a signal or wait limit, a keyed result,
    * a withdrawal): most handles never need it, and a queued job's handle stays small.
@@ -171,13 +170,11 @@ export class Job<R = unknown> {
    */
   constructor(
     record: JobRecord,
-    host: JobHost,
     signal: AbortSignal | undefined,
     waitMs: number | undefined,
     origin?: Job,
   ) {
     this.#record = record;
-    this.#host = host;
     if (origin !== undefined) this.#caller.origin = origin;
     if (signal !== undefined || waitMs !== undefined) this.#bindWait(record, signal, waitMs);
   }
@@ -268,7 +265,7 @@ export class Job<R = unknown> {
 
   /** A plain, frozen copy of the job's state now. */
   view(): JobView {
-    return this.#host.view(this.#record);
+    return this.#record.queue.host.view(this.#record);
   }
 
   #withdraw(reason: unknown): void {
@@ -276,7 +273,7 @@ export class Job<R = unknown> {
     if (c.withdrawn || FINISHED.has(this.#record.status)) return;
     c.withdrawn = true;
     c.detach?.();
-    if (!this.#host.withdraw(this.#record, reason)) return;
+    if (!this.#record.queue.host.withdraw(this.#record, reason)) return;
     const error =
       reason instanceof TimeoutError
         ? reason

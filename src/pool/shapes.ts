@@ -13,9 +13,18 @@ import type { TypeQueue } from './type-queue.js';
  * @internal
  */
 function shapes(): readonly object[] {
+  const host = {
+    ended: noop,
+    stalled: noop,
+    progress: noop,
+    withdraw: () => false,
+    view: () => {
+      throw new Error('a shape has no view');
+    },
+  };
   const record = new JobRecord(
     {
-      queue: { name: '', index: 0 } as TypeQueue,
+      queue: { name: '', index: 0, host } as unknown as TypeQueue,
       task: undefined,
       input: undefined,
       priority: 0,
@@ -32,20 +41,7 @@ function shapes(): readonly object[] {
     EPOCH,
   );
   record.attempt = 1;
-  const host = {
-    ended: noop,
-    stalled: noop,
-    progress: noop,
-    withdraw: () => false,
-    view: () => {
-      throw new Error('a shape has no view');
-    },
-  };
-  return [
-    record,
-    new Attempt(record, host, undefined),
-    new Job(record, host, undefined, undefined),
-  ];
+  return [record, new Attempt(record, host, undefined), new Job(record, undefined, undefined)];
 }
 
 const kept: object[] = [];

@@ -1,6 +1,7 @@
 import { Heap } from 'heap-js';
 import { RingBuffer } from '../history/ring-buffer.js';
 import { BucketQueue, MAX_LEVEL, MIN_LEVEL, fitsLevel } from './bucket-queue.js';
+import type { JobHost } from './job.js';
 import type { JobRecord } from './job-record.js';
 import { LazyHeap, highestFirst, type Slot } from './lazy-heap.js';
 import type { NormalizedType } from './options.js';
@@ -48,6 +49,8 @@ export class TypeQueue {
   /** Position among the pool's types. */
   readonly index: number;
   readonly config: NormalizedType;
+  /** The pool, as its jobs' handles reach it (through their record's queue, not a field each). */
+  readonly host: JobHost;
   /** Jobs of this type that may run at once (changed by `setConcurrency`). */
   concurrency: number;
   paused = false;
@@ -63,8 +66,9 @@ export class TypeQueue {
   readonly #starts: RingBuffer<number> | undefined;
 
   /** `buckets`: whether the queue may start as a {@link BucketQueue} (see the class). */
-  constructor(config: NormalizedType, index: number, buckets: boolean) {
+  constructor(config: NormalizedType, index: number, buckets: boolean, host: JobHost) {
     this.config = config;
+    this.host = host;
     this.index = index;
     this.name = config.name;
     this.concurrency = config.concurrency;

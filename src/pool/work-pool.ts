@@ -139,7 +139,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     keepShapes(() => new WorkPool({ concurrency: 1, types: { shape: { concurrency: 1 } } }));
     // Aging makes ranks fractional, and eviction needs a slot per job: both need heaps.
     const buckets = this.#o.aging === undefined && this.#o.whenFull !== 'drop-lowest';
-    this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i, buckets));
+    this.#queues = this.#o.types.map((t, i) => new TypeQueue(t, i, buckets, this.#host));
     for (const q of this.#queues) this.#byName.set(q.name, q);
     this.#typeNames = this.#queues.map((q) => q.name);
     for (const t of this.#o.types) {
@@ -486,7 +486,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     record.claims++;
     if (s.priority > record.priority) this.#raise(record, s.priority);
     // The joiner's timeoutMs bounds its own wait: the job keeps its creator's time limit.
-    return new Job(record, this.#host, s.signal, s.waitMs, record.handle);
+    return new Job(record, s.signal, s.waitMs, record.handle);
   }
 
   #raise(record: JobRecord, priority: number): void {
@@ -515,7 +515,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
     const hold = this.#hold(queue, s.key);
     if (hold !== undefined) {
       if (reserved) this.#room.giveBack();
-      const skipped = new Job<unknown>(record, this.#host, s.signal, undefined);
+      const skipped = new Job<unknown>(record, s.signal, undefined);
       record.handle = skipped;
       this.#finish(record, 'skipped', skipError(record, hold));
       return skipped;
@@ -526,7 +526,7 @@ export class WorkPool<Types extends JobTypesOptions = any> {
         ? undefined
         : this.#room.victimFor({ rank: record.rank, seq: record.seq, item: record });
     if (reserved) this.#room.take();
-    const job = new Job<unknown>(record, this.#host, s.signal, undefined);
+    const job = new Job<unknown>(record, s.signal, undefined);
     record.handle = job;
     if (s.key !== undefined) queue.keys.set(s.key, record);
     this.#live.add(record.seq, record);

@@ -12,9 +12,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BucketQueue, MAX_LEVEL, MIN_LEVEL } from '../../src/pool/bucket-queue.js';
+import type { JobHost } from '../../src/pool/job.js';
 import type { JobRecord } from '../../src/pool/job-record.js';
 import type { NormalizedType } from '../../src/pool/options.js';
 import { TypeQueue } from '../../src/pool/type-queue.js';
+
+/** The queue only keeps its pool's host for the jobs' handles: none here. */
+const NO_HOST = {} as JobHost;
 
 type Op =
   | { readonly kind: 'push'; readonly rank: number }
@@ -175,7 +179,7 @@ describe('TypeQueue', () => {
       fc.property(ops(rank), (steps) => {
         // From buckets (moving to the heap at the first rank that fits no level), and a heap from the start.
         for (const buckets of [true, false]) {
-          const queue = new TypeQueue(config, 0, buckets);
+          const queue = new TypeQueue(config, 0, buckets, NO_HOST);
           check<JobRecord>(
             {
               // Only what the queue reads of a record: its sequence number, rank and slot.
