@@ -19,7 +19,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, writeFileAtomic } from '../../src/index.js';
 import { prng } from '../helpers/prng.js';
-import { startChild } from '../helpers/children.js';
+import { startChild } from '../helpers/child.js';
 
 let dir = '';
 let file = '';

@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js';
 import { deferred } from '../helpers/deferred.js';
 import { countTurns } from '../helpers/turns.js';
-import { startChild } from '../helpers/children.js';
+import { startChild } from '../helpers/child.js';
 
 let dir = '';
 let file = '';

@@ -14,7 +14,7 @@ import {
   StoreSchemaError,
 } from '../../src/errors.js';
 import type { Database } from '../../src/store/database.js';
-import { startChild, type Exit } from '../helpers/children.js';
+import { startChild, type Exit } from '../helpers/child.js';
 import { names, open, signal, stop, tempFile } from './helpers.js';
 
 /** The smallest stale time: refreshed every second, stale after three. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { NonRetryableError } from '../../src/errors.js';
 import { FailureTracker, type FailureTrackerOptions } from '../../src/store/failure-tracker.js';
 import type { Database } from '../../src/store/database.js';
-import { startChild, type Child } from '../helpers/children.js';
+import { startChild, type Child } from '../helpers/child.js';
 import { open, signal, stop, tempFile } from './helpers.js';
 
 /** A clock the test moves by hand. */

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/abort.js';
 import { StoreBusyError } from '../../src/errors.js';
-import { startChild, type Child } from '../helpers/children.js';
+import { startChild, type Child } from '../helpers/child.js';
 import { countTurns } from '../helpers/turns.js';
 import { names, open, signal, stop, tempFile } from './helpers.js';
 
